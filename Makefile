@@ -1,0 +1,42 @@
+# The two commands a newcomer needs: `make run` and `make test`. Both bootstrap .venv themselves.
+SHELL := /bin/bash
+VENV ?= .venv
+PY := $(VENV)/bin/python
+PORT ?= 8283
+STAMP := $(VENV)/.installed
+
+.PHONY: run test lint format typecheck unit bench bench-peer clean venv
+
+venv: $(STAMP)
+
+$(STAMP): pyproject.toml
+	@test -x $(PY) || "$$(scripts/find-python.sh)" -m venv $(VENV)
+	@$(PY) -m pip install --quiet --upgrade pip
+	@$(PY) -m pip install --quiet -e ".[dev]"
+	@touch $(STAMP)
+
+run: $(STAMP)  ## Serve the whole API on 127.0.0.1:$(PORT) with embedded AWS emulation and the offline model
+	PORT=$(PORT) $(PY) -m lettagroups_local
+
+test: $(STAMP) lint typecheck  ## Lint, type-check and run every test offline
+	$(PY) -m pytest -q
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+format: $(STAMP)
+	$(VENV)/bin/ruff check --fix .
+	$(VENV)/bin/ruff format .
+
+typecheck: $(STAMP)
+	$(VENV)/bin/mypy layers/common/lettagroups local/lettagroups_local
+
+unit: $(STAMP)
+	$(PY) -m pytest -q tests/unit
+
+bench: $(STAMP)  ## CRUD latency on the local server (see README "Performance")
+	$(PY) scripts/bench_crud.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .aws-sam

@@ -1,0 +1,1 @@
+"""Shared code of the Letta-compatible groups service: models, logic, data access."""

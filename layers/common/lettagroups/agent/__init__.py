@@ -1,0 +1,1 @@
+"""The agent runtime: tool catalog, prompts, the agent step and model providers."""

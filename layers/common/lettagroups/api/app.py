@@ -1,0 +1,162 @@
+"""The resolver every handler uses: validation, the one error mapping, and JSON responses."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
+from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
+from aws_lambda_powertools.logging import correlation_paths
+from pydantic import BaseModel
+
+from ..errors import DomainError, PayloadTooLargeError
+from ..observability import logger, metrics, tracer
+from ..settings import get_settings
+from .identity import actor_from_event
+
+JSON = "application/json"
+INTERNAL_ERROR = {"detail": "An internal server error occurred"}
+MAX_JSON_DEPTH = 64
+
+
+def to_jsonable(value: Any) -> Any:
+    from ..models.messages import LettaMessageBase, dump_message
+
+    if isinstance(value, LettaMessageBase):
+        return dump_message(value)
+    if isinstance(value, BaseModel):
+        return value.model_dump(mode="json")
+    if isinstance(value, list):
+        return [to_jsonable(v) for v in value]
+    return value
+
+
+def json_response(value: Any, status_code: int = 200) -> Response:
+    body = json.dumps(to_jsonable(value), separators=(",", ":"), ensure_ascii=False)
+    return Response(status_code=status_code, content_type=JSON, body=body)
+
+
+def error_response(status_code: int, detail: Any) -> Response:
+    return Response(status_code=status_code, content_type=JSON, body=json.dumps({"detail": detail}, default=str))
+
+
+def _validation_detail(errors: Any) -> list[dict[str, Any]]:
+    """FastAPI's 422 shape: a list of {type, loc, msg, input} (letta-client parses it)."""
+    detail = []
+    for err in errors:
+        item = {"type": err.get("type"), "loc": list(err.get("loc", [])), "msg": err.get("msg"), "input": err.get("input")}
+        if err.get("ctx"):
+            item["ctx"] = {k: str(v) for k, v in err["ctx"].items()}
+        detail.append(item)
+    return detail
+
+
+def _depth(value: Any, limit: int) -> int:
+    stack = [(value, 1)]
+    deepest = 0
+    while stack:
+        node, depth = stack.pop()
+        deepest = max(deepest, depth)
+        if deepest > limit:
+            return deepest
+        if isinstance(node, dict):
+            stack.extend((v, depth + 1) for v in node.values())
+        elif isinstance(node, list):
+            stack.extend((v, depth + 1) for v in node)
+    return deepest
+
+
+def create_app() -> APIGatewayHttpResolver:
+    app = APIGatewayHttpResolver(enable_validation=True)
+
+    @app.exception_handler(RequestValidationError)
+    def _invalid(exc: RequestValidationError) -> Response:
+        return error_response(422, _validation_detail(exc.errors()))
+
+    @app.exception_handler(DomainError)
+    def _domain(exc: DomainError) -> Response:
+        return error_response(exc.status_code, exc.detail)
+
+    @app.exception_handler(Exception)
+    def _unexpected(exc: Exception) -> Response:
+        logger.exception("unhandled error")
+        return Response(status_code=500, content_type=JSON, body=json.dumps(INTERNAL_ERROR))
+
+    @app.not_found
+    def _not_found(exc: Exception) -> Response:
+        return error_response(404, "Not Found")
+
+    return app
+
+
+def _precheck(event: dict[str, Any]) -> Response | None:
+    """Reject bodies that are too big or too deep before anything parses them."""
+    body = event.get("body")
+    if not body:
+        return None
+    if event.get("isBase64Encoded"):
+        import base64
+
+        try:
+            body = base64.b64decode(body).decode("utf-8")
+        except (ValueError, UnicodeDecodeError):
+            return error_response(
+                422, [{"type": "json_invalid", "loc": ["body"], "msg": "Body is not UTF-8 JSON", "input": None}]
+            )
+        event["body"] = body
+        event["isBase64Encoded"] = False
+    if len(body.encode("utf-8", "surrogatepass")) > get_settings().max_body_bytes:
+        raise PayloadTooLargeError(f"Request body exceeds {get_settings().max_body_bytes} bytes")
+    try:
+        parsed = json.loads(body)
+    except (ValueError, RecursionError):
+        return error_response(422, [{"type": "json_invalid", "loc": ["body"], "msg": "JSON decode error", "input": None}])
+    if _depth(parsed, MAX_JSON_DEPTH) > MAX_JSON_DEPTH:
+        return error_response(422, [{"type": "json_invalid", "loc": ["body"], "msg": "JSON nested too deeply", "input": None}])
+    # The body is JSON whatever the client called it; the resolver only parses declared JSON.
+    headers = event.setdefault("headers", {})
+    for name in [h for h in headers if h.lower() == "content-type"]:
+        del headers[name]
+    headers["content-type"] = "application/json"
+    return None
+
+
+def _normalise_path(event: dict[str, Any]) -> None:
+    """`/v1/groups/` and `/v1/groups` are one route, as API Gateway treats them."""
+    for holder, field in ((event, "rawPath"), (event.get("requestContext", {}).get("http", {}), "path")):
+        path = holder.get(field)
+        if isinstance(path, str) and len(path) > 1 and path.endswith("/"):
+            holder[field] = path.rstrip("/") or "/"
+
+
+def make_handler(app: APIGatewayHttpResolver) -> Callable[[dict[str, Any], Any], dict[str, Any]]:
+    @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
+    @metrics.log_metrics(raise_on_empty_metrics=False)
+    @tracer.capture_lambda_handler(capture_response=False)
+    def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+        _normalise_path(event)
+        try:
+            early = _precheck(event)
+        except DomainError as exc:
+            early = error_response(exc.status_code, exc.detail)
+        if early is not None:
+            return {
+                "statusCode": early.status_code,
+                "headers": {"Content-Type": JSON},
+                "body": early.body,
+                "isBase64Encoded": False,
+            }
+        return app.resolve(event, context)
+
+    return handler
+
+
+def current_actor(app: APIGatewayHttpResolver) -> Any:
+    return actor_from_event(app.current_event.raw_event)
+
+
+def ok(model: Any) -> dict[int, dict[str, Any]]:
+    """OpenAPI description of a 200 JSON answer; handlers return `Response`, serialised by `json_response`."""
+    return {200: {"description": "Successful Response", "content": {"application/json": {"model": model}}}}

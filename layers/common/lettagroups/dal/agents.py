@@ -1,0 +1,111 @@
+"""Agents and blocks in the organization partition."""
+
+from __future__ import annotations
+
+from typing import Any, Optional
+
+from . import keys
+from .items import ConditionFailed, delete_action, get, put_action, replace_action, transact
+from .table import Expr, batch_get, key, query_all
+
+__all__ = ["ConditionFailed"]
+
+
+def agent_key_item(org_id: str, agent: dict[str, Any]) -> dict[str, Any]:
+    return {**agent, "PK": keys.org_pk(org_id), "SK": keys.agent_sk(agent["id"]), "entity": "agent"}
+
+
+def block_key_item(org_id: str, block: dict[str, Any]) -> dict[str, Any]:
+    return {**block, "PK": keys.org_pk(org_id), "SK": keys.block_sk(block["id"]), "entity": "block"}
+
+
+def _clean(item: Optional[dict[str, Any]]) -> Optional[dict[str, Any]]:
+    if item is None:
+        return None
+    return {k: v for k, v in item.items() if k not in {"PK", "SK", "entity", "GSI1PK", "GSI1SK", "GSI2PK", "GSI2SK"}}
+
+
+def get_agent(org_id: str, agent_id: str) -> Optional[dict[str, Any]]:
+    return _clean(get(keys.org_pk(org_id), keys.agent_sk(agent_id)))
+
+
+def get_agents(org_id: str, agent_ids: list[str]) -> dict[str, dict[str, Any]]:
+    items = batch_get([key(keys.org_pk(org_id), keys.agent_sk(a)) for a in agent_ids])
+    return {i["id"]: _clean(i) for i in items if i.get("entity") == "agent"}  # type: ignore[misc]
+
+
+def get_block(org_id: str, block_id: str) -> Optional[dict[str, Any]]:
+    return _clean(get(keys.org_pk(org_id), keys.block_sk(block_id)))
+
+
+def get_blocks(org_id: str, block_ids: list[str]) -> dict[str, dict[str, Any]]:
+    items = batch_get([key(keys.org_pk(org_id), keys.block_sk(b)) for b in block_ids])
+    return {i["id"]: _clean(i) for i in items if i.get("entity") == "block"}  # type: ignore[misc]
+
+
+def create_agent(org_id: str, agent: dict[str, Any], new_blocks: list[dict[str, Any]]) -> None:
+    """The agent and the blocks created with it, all or nothing."""
+    actions = [put_action(agent_key_item(org_id, {**agent, "version": 0}))]
+    actions += [put_action(block_key_item(org_id, {**b, "version": 0})) for b in new_blocks]
+    transact(actions)
+
+
+def transact_write(
+    org_id: str,
+    *,
+    new_agents: list[dict[str, Any]] = (),  # type: ignore[assignment]
+    new_blocks: list[dict[str, Any]] = (),  # type: ignore[assignment]
+    replaced_agents: list[tuple[dict[str, Any], int]] = (),  # type: ignore[assignment]
+    deleted_agents: list[str] = (),  # type: ignore[assignment]
+    extra: list[dict[str, Any]] = (),  # type: ignore[assignment]
+) -> None:
+    actions = [put_action(agent_key_item(org_id, {**a, "version": 0})) for a in new_agents]
+    actions += [put_action(block_key_item(org_id, {**b, "version": 0})) for b in new_blocks]
+    actions += [replace_action(agent_key_item(org_id, a), v) for a, v in replaced_agents]
+    actions += [delete_action(keys.org_pk(org_id), keys.agent_sk(a), must_exist=True) for a in deleted_agents]
+    actions += list(extra)
+    transact(actions)
+
+
+def replace_agent(org_id: str, agent: dict[str, Any], expected_version: int) -> None:
+    transact([replace_action(agent_key_item(org_id, agent), expected_version)])
+
+
+def replace_block(org_id: str, block: dict[str, Any], expected_version: int) -> None:
+    transact([replace_action(block_key_item(org_id, block), expected_version)])
+
+
+def create_block(org_id: str, block: dict[str, Any]) -> None:
+    transact([put_action(block_key_item(org_id, {**block, "version": 0}))])
+
+
+def delete_block(org_id: str, block_id: str) -> None:
+    transact([delete_action(keys.org_pk(org_id), keys.block_sk(block_id), must_exist=True)])
+
+
+def _list(org_id: str, prefix: str, after: Optional[str], before: Optional[str], limit: Optional[int]) -> list[dict[str, Any]]:
+    lo = f"{prefix}{after}" if after else prefix
+    hi = f"{prefix}{before}" if before else prefix[:-1] + "$"
+    expr = Expr()
+    params: dict[str, Any] = {
+        "KeyConditionExpression": f"{expr.name('PK')} = {expr.value(keys.org_pk(org_id))} AND {expr.name('SK')} BETWEEN {expr.value(lo)} AND {expr.value(hi)}",
+        "ConsistentRead": True,
+        **expr.params(),
+    }
+    exclude = {x for x in (after, before) if x}
+    out: list[dict[str, Any]] = []
+    for item in query_all(**params):
+        if item["id"] in exclude:
+            continue
+        out.append(_clean(item))  # type: ignore[arg-type]
+        if limit is not None and len(out) >= limit:
+            break
+    return out
+
+
+def list_agents(org_id: str, after: Optional[str], before: Optional[str], limit: Optional[int]) -> list[dict[str, Any]]:
+    return _list(org_id, keys.AGENT, after, before, limit)
+
+
+def list_blocks(org_id: str, limit: Optional[int] = None) -> list[dict[str, Any]]:
+    return _list(org_id, keys.BLOCK, None, None, limit)

@@ -1,0 +1,356 @@
+"""Groups, their membership items and the per-organization group counter."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Optional
+
+from botocore.exceptions import ClientError
+
+from . import keys
+from .table import Expr, batch_get, client, deserialize, error_code, key, query_all, raise_if_unavailable, serialize, table_name
+
+GROUP_FIELDS = (
+    "id",
+    "manager_type",
+    "agent_ids",
+    "description",
+    "shared_block_ids",
+    "manager_agent_id",
+    "termination_token",
+    "max_turns",
+    "sleeptime_agent_frequency",
+    "turns_counter",
+    "last_processed_message_id",
+    "max_message_buffer_length",
+    "min_message_buffer_length",
+    "project_id",
+)
+
+
+class TransactionConflict(Exception):
+    """A conditional part of a transaction failed; `reasons` are the cancellation codes in request order."""
+
+    def __init__(self, reasons: list[str]) -> None:
+        super().__init__(", ".join(reasons))
+        self.reasons = reasons
+
+
+@dataclass
+class AgentChange:
+    """What a group write does to one agent item (one action per item in a transaction)."""
+
+    agent_id: str
+    attach_blocks: dict[str, str] = field(default_factory=dict)  # label -> block id, new attachments only
+    add_managed_group: Optional[str] = None
+    remove_managed_group: Optional[str] = None
+
+
+def _group_item(org_id: str, group: dict[str, Any]) -> dict[str, Any]:
+    item = {k: group.get(k) for k in GROUP_FIELDS}
+    item.update(
+        PK=keys.org_pk(org_id),
+        SK=keys.group_sk(group["id"]),
+        entity="group",
+        organization_id=org_id,
+        version=group.get("version", 0),
+        GSI1PK=keys.group_mt_pk(org_id, group["manager_type"]),
+        GSI1SK=keys.group_sk(group["id"]),
+    )
+    if group.get("project_id"):
+        item["GSI2PK"] = keys.group_project_pk(org_id, group["project_id"])
+        item["GSI2SK"] = keys.group_sk(group["id"])
+    return item
+
+
+def _strip(item: dict[str, Any]) -> dict[str, Any]:
+    group = {k: item.get(k) for k in GROUP_FIELDS}
+    group["agent_ids"] = group.get("agent_ids") or []
+    group["shared_block_ids"] = group.get("shared_block_ids") or []
+    group["version"] = item.get("version", 0)
+    return group
+
+
+def _agent_action(org_id: str, change: AgentChange) -> dict[str, Any]:
+    expr = Expr()
+    sets: list[str] = []
+    adds: list[str] = []
+    deletes: list[str] = []
+    conditions = [f"attribute_exists({expr.name('SK')})"]
+    for label, block_id in change.attach_blocks.items():
+        sets.append(f"{expr.path('block_labels', label)} = {expr.value(block_id)}")
+        conditions.append(f"attribute_not_exists({expr.path('block_labels', label)})")
+    if change.attach_blocks:
+        ids = expr.name("block_ids")
+        sets.append(f"{ids} = list_append({ids}, {expr.value(list(change.attach_blocks.values()))})")
+    if change.add_managed_group:
+        adds.append(f"{expr.name('managed_group_ids')} {expr.value({change.add_managed_group})}")
+    if change.remove_managed_group:
+        deletes.append(f"{expr.name('managed_group_ids')} {expr.value({change.remove_managed_group})}")
+    base = {"TableName": table_name(), "Key": key(keys.org_pk(org_id), keys.agent_sk(change.agent_id))}
+    if not (sets or adds or deletes):
+        return {"ConditionCheck": {**base, "ConditionExpression": conditions[0], **expr.params()}}
+    update = " ".join(
+        part
+        for part in (
+            f"SET {', '.join(sets)}" if sets else "",
+            f"ADD {', '.join(adds)}" if adds else "",
+            f"DELETE {', '.join(deletes)}" if deletes else "",
+        )
+        if part
+    )
+    return {"Update": {**base, "UpdateExpression": update, "ConditionExpression": " AND ".join(conditions), **expr.params()}}
+
+
+def _membership_put(org_id: str, agent_id: str, group_id: str, since: str) -> dict[str, Any]:
+    item = {
+        "PK": keys.membership_pk(org_id, agent_id),
+        "SK": keys.membership_sk(group_id),
+        "entity": "membership",
+        "group_id": group_id,
+        "agent_id": agent_id,
+        "since": since,
+    }
+    return {"Put": {"TableName": table_name(), "Item": serialize(item)}}
+
+
+def _membership_delete(org_id: str, agent_id: str, group_id: str) -> dict[str, Any]:
+    return {"Delete": {"TableName": table_name(), "Key": key(keys.membership_pk(org_id, agent_id), keys.membership_sk(group_id))}}
+
+
+def _transact(actions: list[dict[str, Any]]) -> None:
+    try:
+        client().transact_write_items(TransactItems=actions)
+    except ClientError as exc:
+        if error_code(exc) == "TransactionCanceledException":
+            reasons = [r.get("Code", "None") for r in exc.response.get("CancellationReasons", [])]
+            if any(r == "ConditionalCheckFailed" for r in reasons):
+                raise TransactionConflict(reasons) from exc
+        raise_if_unavailable(exc)
+        raise
+
+
+def get_group(org_id: str, group_id: str) -> Optional[dict[str, Any]]:
+    try:
+        response = client().get_item(
+            TableName=table_name(), Key=key(keys.org_pk(org_id), keys.group_sk(group_id)), ConsistentRead=True
+        )
+    except ClientError as exc:
+        raise_if_unavailable(exc)
+        raise
+    item = response.get("Item")
+    return _strip(deserialize(item)) if item else None
+
+
+def get_groups(org_id: str, group_ids: list[str]) -> list[dict[str, Any]]:
+    items = batch_get([key(keys.org_pk(org_id), keys.group_sk(g)) for g in group_ids])
+    by_id = {i["id"]: _strip(i) for i in items}
+    return [by_id[g] for g in group_ids if g in by_id]
+
+
+def count_groups(org_id: str) -> int:
+    try:
+        response = client().get_item(TableName=table_name(), Key=key(keys.org_pk(org_id), keys.COUNT_GROUPS), ConsistentRead=True)
+    except ClientError as exc:
+        raise_if_unavailable(exc)
+        raise
+    item = response.get("Item")
+    return int(deserialize(item).get("n", 0)) if item else 0
+
+
+def create_group(org_id: str, group: dict[str, Any], changes: list[AgentChange], since: str) -> None:
+    """One transaction: the group, the counter, every membership, every agent change."""
+    expr = Expr()
+    put = {
+        "Put": {
+            "TableName": table_name(),
+            "Item": serialize(_group_item(org_id, group)),
+            "ConditionExpression": f"attribute_not_exists({expr.name('SK')})",
+            **expr.params(),
+        }
+    }
+    counter_expr = Expr()
+    counter = {
+        "Update": {
+            "TableName": table_name(),
+            "Key": key(keys.org_pk(org_id), keys.COUNT_GROUPS),
+            "UpdateExpression": f"ADD {counter_expr.name('n')} {counter_expr.value(1)}",
+            **counter_expr.params(),
+        }
+    }
+    actions = [put, counter]
+    actions += [_membership_put(org_id, a, group["id"], since) for a in dict.fromkeys(group["agent_ids"])]
+    actions += [_agent_action(org_id, c) for c in changes]
+    _transact(actions)
+
+
+def update_group(
+    org_id: str,
+    group: dict[str, Any],
+    expected_version: int,
+    added_members: list[str],
+    removed_members: list[str],
+    changes: list[AgentChange],
+    since: str,
+) -> None:
+    """Replace the group item if nobody changed it since it was read (optimistic lock on `version`)."""
+    expr = Expr()
+    item = _group_item(org_id, {**group, "version": expected_version + 1})
+    put = {
+        "Put": {
+            "TableName": table_name(),
+            "Item": serialize(item),
+            "ConditionExpression": f"{expr.name('version')} = {expr.value(expected_version)}",
+            **expr.params(),
+        }
+    }
+    actions = [put]
+    actions += [_membership_put(org_id, a, group["id"], since) for a in added_members]
+    actions += [_membership_delete(org_id, a, group["id"]) for a in removed_members]
+    actions += [_agent_action(org_id, c) for c in changes]
+    _transact(actions)
+    group["version"] = expected_version + 1
+
+
+def update_group_fields(org_id: str, group_id: str, expected_version: int, fields: dict[str, Any]) -> None:
+    """Conditional in-place update of a few fields (run bookkeeping: turns_counter, last_processed_message_id)."""
+    expr = Expr()
+    sets = [f"{expr.name(k)} = {expr.value(v)}" for k, v in fields.items()]
+    sets.append(f"{expr.name('version')} = {expr.value(expected_version + 1)}")
+    condition = f"{expr.name('version')} = {expr.value(expected_version)}"
+    try:
+        client().update_item(
+            TableName=table_name(),
+            Key=key(keys.org_pk(org_id), keys.group_sk(group_id)),
+            UpdateExpression="SET " + ", ".join(sets),
+            ConditionExpression=condition,
+            **expr.params(),
+        )
+    except ClientError as exc:
+        if error_code(exc) == "ConditionalCheckFailedException":
+            raise TransactionConflict(["ConditionalCheckFailed"]) from exc
+        raise_if_unavailable(exc)
+        raise
+
+
+def delete_group(org_id: str, group: dict[str, Any]) -> None:
+    expr = Expr()
+    delete = {
+        "Delete": {
+            "TableName": table_name(),
+            "Key": key(keys.org_pk(org_id), keys.group_sk(group["id"])),
+            "ConditionExpression": f"attribute_exists({expr.name('SK')})",
+            **expr.params(),
+        }
+    }
+    counter_expr = Expr()
+    counter = {
+        "Update": {
+            "TableName": table_name(),
+            "Key": key(keys.org_pk(org_id), keys.COUNT_GROUPS),
+            "UpdateExpression": f"ADD {counter_expr.name('n')} {counter_expr.value(-1)}",
+            **counter_expr.params(),
+        }
+    }
+    actions = [delete, counter]
+    actions += [_membership_delete(org_id, a, group["id"]) for a in dict.fromkeys(group["agent_ids"])]
+    manager = group.get("manager_agent_id")
+    if manager:
+        # The manager may be gone already (cascading agent delete): no existence condition here.
+        mexpr = Expr()
+        actions.append(
+            {
+                "Update": {
+                    "TableName": table_name(),
+                    "Key": key(keys.org_pk(org_id), keys.agent_sk(manager)),
+                    "UpdateExpression": f"DELETE {mexpr.name('managed_group_ids')} {mexpr.value({group['id']})}",
+                    "ConditionExpression": f"attribute_exists({mexpr.name('SK')})",
+                    **mexpr.params(),
+                }
+            }
+        )
+    try:
+        _transact(actions)
+    except TransactionConflict as conflict:
+        if manager and conflict.reasons[0] != "ConditionalCheckFailed":
+            _transact(actions[:-1])  # the manager item no longer exists; delete the rest
+        else:
+            raise
+
+
+def _page(params: dict[str, Any], want: Optional[int], exclude: set[str], predicate: Any = None) -> list[dict[str, Any]]:
+    """Collect up to `want` groups across pages (Limit applies before filtering, so loop until full)."""
+    out: list[dict[str, Any]] = []
+    for item in query_all(**params):
+        if item.get("entity") != "group" or item["id"] in exclude:
+            continue
+        if predicate is not None and not predicate(item):
+            continue
+        out.append(_strip(item))
+        if want is not None and len(out) >= want:
+            break
+    return out
+
+
+def list_groups(
+    org_id: str,
+    *,
+    manager_type: Optional[str],
+    project_id: Optional[str],
+    after: Optional[str],
+    before: Optional[str],
+    limit: Optional[int],
+) -> list[dict[str, Any]]:
+    """Groups in creation order. Served by the base table, or GSI1 (manager type), or GSI2 (project)."""
+    predicate = None
+    if project_id is not None:
+        index, pk_name, sk_name = "GSI2", "GSI2PK", "GSI2SK"
+        pk = keys.group_project_pk(org_id, project_id)
+        if manager_type is not None:
+            predicate = lambda item: item.get("manager_type") == manager_type  # noqa: E731
+    elif manager_type is not None:
+        index, pk_name, sk_name = "GSI1", "GSI1PK", "GSI1SK"
+        pk = keys.group_mt_pk(org_id, manager_type)
+    else:
+        index, pk_name, sk_name = "", "PK", "SK"
+        pk = keys.org_pk(org_id)
+
+    lo = keys.group_sk(after) if after else keys.GROUP
+    hi = keys.group_sk(before) if before else keys.GROUP[:-1] + "$"  # '$' sorts right after '#'
+    expr = Expr()
+    params: dict[str, Any] = {
+        "KeyConditionExpression": f"{expr.name(pk_name)} = {expr.value(pk)} AND {expr.name(sk_name)} BETWEEN {expr.value(lo)} AND {expr.value(hi)}",
+        **expr.params(),
+    }
+    if index:
+        params["IndexName"] = index
+    else:
+        params["ConsistentRead"] = True
+    exclude = {x for x in (after, before) if x}
+    if limit is not None:
+        # BETWEEN is inclusive: ask for the cursors too, then drop them.
+        params["Limit"] = max(limit + len(exclude), 1)
+    if before and not after and limit is not None:
+        params["ScanIndexForward"] = False
+        return list(reversed(_page(params, limit, exclude, predicate)))
+    return _page(params, limit, exclude, predicate)
+
+
+def list_memberships(org_id: str, agent_id: str) -> list[str]:
+    expr = Expr()
+    params = {
+        "KeyConditionExpression": f"{expr.name('PK')} = {expr.value(keys.membership_pk(org_id, agent_id))} AND begins_with({expr.name('SK')}, {expr.value(keys.MEMBER)})",
+        "ConsistentRead": True,
+        **expr.params(),
+    }
+    return [item["group_id"] for item in query_all(**params)]
+
+
+def get_membership_since(org_id: str, agent_id: str, group_id: str) -> Optional[str]:
+    response = client().get_item(
+        TableName=table_name(),
+        Key=key(keys.membership_pk(org_id, agent_id), keys.membership_sk(group_id)),
+        ConsistentRead=True,
+    )
+    item = response.get("Item")
+    return deserialize(item).get("since") if item else None

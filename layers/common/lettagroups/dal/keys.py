@@ -1,0 +1,95 @@
+"""Single-table key schema. Every key starts with the organization, so tenancy lives in the keys.
+
+| Entity            | PK                       | SK                     | GSI1PK / GSI1SK                    | GSI2PK / GSI2SK                 |
+|-------------------|--------------------------|------------------------|------------------------------------|---------------------------------|
+| group             | ORG#o                    | GROUP#<group_id>       | ORG#o#MT#<manager_type> / GROUP#id | ORG#o#PRJ#<project> / GROUP#id  |
+| group counter     | ORG#o                    | COUNT#GROUPS           |                                    |                                 |
+| agent             | ORG#o                    | AGENT#<agent_id>       |                                    |                                 |
+| agent membership  | ORG#o#AGENT#<agent_id>   | MEMBER#<group_id>      |                                    |                                 |
+| block             | ORG#o                    | BLOCK#<block_id>       |                                    |                                 |
+| user              | ORG#o                    | USER#<user_id>         |                                    |                                 |
+| user lookup       | USER#<user_id>           | USER                   |                                    |                                 |
+| api key           | APIKEY#<sha256>          | APIKEY                 |                                    |                                 |
+| message           | ORG#o#CONV#<conv_id>     | MSG#<message_id>       | ORG#o#RUN#<run_id> / MSG#<id>      |                                 |
+| run               | ORG#o#RUN#<run_id>       | META                   | ORG#o#CONV#<conv_id> / RUN#<id>    |                                 |
+| run step record   | ORG#o#RUN#<run_id>       | STEP#<key>             |                                    |                                 |
+| run event         | ORG#o#RUN#<run_id>       | EVT#<seq:010d>         |                                    |                                 |
+| group run lock    | ORG#o                    | LOCK#<group_id>        |                                    |                                 |
+
+Access patterns: see docs in README ("Data model"). Ids are UUIDv7, so `SK` order is creation order.
+"""
+
+from __future__ import annotations
+
+GROUP = "GROUP#"
+AGENT = "AGENT#"
+BLOCK = "BLOCK#"
+MSG = "MSG#"
+MEMBER = "MEMBER#"
+EVT = "EVT#"
+STEP = "STEP#"
+COUNT_GROUPS = "COUNT#GROUPS"
+
+
+def org_pk(org_id: str) -> str:
+    return f"ORG#{org_id}"
+
+
+def group_sk(group_id: str) -> str:
+    return f"{GROUP}{group_id}"
+
+
+def group_mt_pk(org_id: str, manager_type: str) -> str:
+    return f"ORG#{org_id}#MT#{manager_type}"
+
+
+def group_project_pk(org_id: str, project_id: str) -> str:
+    return f"ORG#{org_id}#PRJ#{project_id}"
+
+
+def agent_sk(agent_id: str) -> str:
+    return f"{AGENT}{agent_id}"
+
+
+def membership_pk(org_id: str, agent_id: str) -> str:
+    return f"ORG#{org_id}#AGENT#{agent_id}"
+
+
+def membership_sk(group_id: str) -> str:
+    return f"{MEMBER}{group_id}"
+
+
+def block_sk(block_id: str) -> str:
+    return f"{BLOCK}{block_id}"
+
+
+def user_sk(user_id: str) -> str:
+    return f"USER#{user_id}"
+
+
+def user_lookup_pk(user_id: str) -> str:
+    return f"USER#{user_id}"
+
+
+def api_key_pk(key_hash: str) -> str:
+    return f"APIKEY#{key_hash}"
+
+
+def conversation_pk(org_id: str, conversation_id: str) -> str:
+    return f"ORG#{org_id}#CONV#{conversation_id}"
+
+
+def message_sk(message_id: str) -> str:
+    return f"{MSG}{message_id}"
+
+
+def run_pk(org_id: str, run_id: str) -> str:
+    return f"ORG#{org_id}#RUN#{run_id}"
+
+
+def event_sk(seq: int) -> str:
+    return f"{EVT}{seq:010d}"
+
+
+def lock_sk(group_id: str) -> str:
+    return f"LOCK#{group_id}"

@@ -1,0 +1,305 @@
+"""Group CRUD rules (contract §4.1-§4.6, §4.12)."""
+
+from __future__ import annotations
+
+import time
+from typing import Any, Optional
+
+from ..dal import agents as agents_dal
+from ..dal import groups as groups_dal
+from ..errors import BadRequestError, ConflictError, NotFoundError
+from ..ids import new_id, time_floor_id
+from ..models.groups import Group, GroupCreate, GroupDeleted, GroupUpdate, ManagerType
+from ..models.identity import Actor
+
+SWARM_MESSAGE = "Manager type 'swarm' is not supported yet"
+MAX_WRITE_RETRIES = 3
+
+
+def group_not_found(group_id: str) -> NotFoundError:
+    return NotFoundError(f"Group not found with id={group_id}")
+
+
+def to_group(record: dict[str, Any]) -> Group:
+    return Group.model_validate({k: v for k, v in record.items() if k != "version"})
+
+
+def load_group(actor: Actor, group_id: str) -> dict[str, Any]:
+    record = groups_dal.get_group(actor.organization_id, group_id)
+    if record is None:
+        raise group_not_found(group_id)
+    return record
+
+
+def retrieve_group(actor: Actor, group_id: str) -> Group:
+    return to_group(load_group(actor, group_id))
+
+
+def count_groups(actor: Actor) -> int:
+    return max(groups_dal.count_groups(actor.organization_id), 0)
+
+
+def list_groups(
+    actor: Actor,
+    *,
+    manager_type: Optional[str] = None,
+    project_id: Optional[str] = None,
+    after: Optional[str] = None,
+    before: Optional[str] = None,
+    limit: Optional[int] = None,
+) -> list[Group]:
+    org = actor.organization_id
+    for cursor in (after, before):
+        if cursor and groups_dal.get_group(org, cursor) is None:
+            raise NotFoundError(f"No Group found with id {cursor}")
+    if after and before and before <= after:
+        raise BadRequestError("'before' reference must be later than 'after' reference")
+    if limit == 0:
+        return []
+    records = groups_dal.list_groups(
+        org, manager_type=manager_type, project_id=project_id, after=after, before=before, limit=limit
+    )
+    return [to_group(r) for r in records]
+
+
+def list_agent_groups(actor: Actor, agent_id: str, manager_type: Optional[str] = None) -> list[Group]:
+    org = actor.organization_id
+    if agents_dal.get_agent(org, agent_id) is None:
+        raise NotFoundError(f"Agent not found with id={agent_id}")
+    group_ids = groups_dal.list_memberships(org, agent_id)
+    groups = [g for g in groups_dal.get_groups(org, group_ids) if agent_id in g["agent_ids"]]
+    if manager_type is not None:
+        groups = [g for g in groups if g["manager_type"] == manager_type]
+    groups.sort(key=lambda g: g["id"])
+    return [to_group(g) for g in groups]
+
+
+def check_buffer_lengths(max_len: Any, min_len: Any) -> None:
+    """Voice-sleeptime buffer rules B1-B3 (contract §3.3)."""
+    if (max_len is None) != (min_len is None):
+        raise BadRequestError(
+            "Both 'max_message_buffer_length' and 'min_message_buffer_length' must be provided together "
+            f"(got max={max_len}, min={min_len})"
+        )
+    if max_len is None:
+        return
+    if not (isinstance(max_len, int) and isinstance(min_len, int) and max_len > 4 and min_len > 4):
+        raise BadRequestError(
+            "Both 'max_message_buffer_length' and 'min_message_buffer_length' must be greater than 4 "
+            f"(got max={max_len}, min={min_len})"
+        )
+    if max_len <= min_len:
+        raise BadRequestError(
+            f"'max_message_buffer_length' must be greater than 'min_message_buffer_length' (got max={max_len} <= min={min_len})"
+        )
+
+
+def _missing_agents_error(missing: list[str]) -> NotFoundError:
+    return NotFoundError(f"Items not found in agents: {set(missing)!r}")
+
+
+def _load_agents(org: str, agent_ids: list[str], manager_id: Optional[str]) -> dict[str, dict[str, Any]]:
+    wanted = list(dict.fromkeys([*agent_ids, *([manager_id] if manager_id else [])]))
+    found = agents_dal.get_agents(org, wanted) if wanted else {}
+    missing = [a for a in dict.fromkeys(agent_ids) if a not in found]
+    if missing:
+        raise _missing_agents_error(missing)
+    if manager_id and manager_id not in found:
+        raise NotFoundError(f"Agent not found with id={manager_id}")
+    return found
+
+
+def _check_dynamic_names(agent_ids: list[str], agents: dict[str, dict[str, Any]]) -> None:
+    names = [agents[a]["name"] for a in agent_ids]
+    if len(set(names)) != len(names):
+        raise BadRequestError("Duplicate agent names found in the provided agent IDs.")
+
+
+def _block_attachments(org: str, block_ids: list[str], agents: list[dict[str, Any]]) -> dict[str, dict[str, str]]:
+    """Per agent, the shared blocks to attach (label -> id). Raises 404 for missing blocks, 409 for clashes."""
+    if not block_ids:
+        return {}
+    blocks = agents_dal.get_blocks(org, block_ids)
+    missing = [b for b in dict.fromkeys(block_ids) if b not in blocks]
+    if missing:
+        raise NotFoundError(f"Items not found in blocks: {set(missing)!r}")
+    plan: dict[str, dict[str, str]] = {}
+    for agent in agents:
+        labels: dict[str, str] = agent.get("block_labels") or {}
+        attach: dict[str, str] = {}
+        for block_id in dict.fromkeys(block_ids):
+            label = blocks[block_id]["label"]
+            current = labels.get(label) or attach.get(label)
+            if current == block_id:
+                continue
+            if current is not None:
+                raise ConflictError(
+                    f"Block label '{label}' is already used by block {current} on agent {agent['id']}; "
+                    f"cannot attach block {block_id}"
+                )
+            attach[label] = block_id
+        if attach:
+            plan[agent["id"]] = attach
+    return plan
+
+
+def _since_now() -> str:
+    """Membership cursor: the group messages a new participant may see start here (contract O-9)."""
+    return time_floor_id("message", int(time.time() * 1000))
+
+
+def create_group(actor: Actor, request: GroupCreate, project_id: Optional[str] = None) -> Group:
+    org = actor.organization_id
+    config = request.manager_config
+    manager_type = config.manager_type
+    if manager_type == "swarm":
+        raise BadRequestError(SWARM_MESSAGE)
+    if manager_type == "voice_sleeptime":
+        check_buffer_lengths(config.max_message_buffer_length, config.min_message_buffer_length)  # type: ignore[union-attr]
+    if manager_type == "dynamic" and len(set(request.agent_ids)) != len(request.agent_ids):
+        raise BadRequestError("Duplicate agent ids found in list")
+    manager_id: Optional[str] = getattr(config, "manager_agent_id", None)
+    agents = _load_agents(org, request.agent_ids, manager_id)
+    if manager_type == "dynamic":
+        _check_dynamic_names(request.agent_ids, agents)
+    attach = _block_attachments(org, request.shared_block_ids, list(agents.values()))
+
+    group: dict[str, Any] = {
+        "id": new_id("group"),
+        "manager_type": manager_type,
+        "agent_ids": list(request.agent_ids),
+        "description": request.description,
+        "shared_block_ids": list(dict.fromkeys(request.shared_block_ids)),
+        "project_id": project_id,
+        "manager_agent_id": manager_id,
+    }
+    if manager_type in ("round_robin", "dynamic"):
+        group["max_turns"] = config.max_turns  # type: ignore[union-attr]
+    if manager_type == "dynamic":
+        group["termination_token"] = config.termination_token  # type: ignore[union-attr]
+    if manager_type == "sleeptime":
+        group["sleeptime_agent_frequency"] = config.sleeptime_agent_frequency  # type: ignore[union-attr]
+        if config.sleeptime_agent_frequency:  # type: ignore[union-attr]
+            group["turns_counter"] = -1
+    if manager_type == "voice_sleeptime":
+        group["max_message_buffer_length"] = config.max_message_buffer_length  # type: ignore[union-attr]
+        group["min_message_buffer_length"] = config.min_message_buffer_length  # type: ignore[union-attr]
+
+    changes = _agent_changes(agents.keys(), attach, add_manager=(manager_id, group["id"]))
+    try:
+        groups_dal.create_group(org, group, changes, _since_now())
+    except groups_dal.TransactionConflict as exc:
+        # An agent vanished or a label was taken between our reads and the write.
+        raise ConflictError("The group's agents or blocks changed while the group was being created; retry") from exc
+    return to_group(group)
+
+
+def _agent_changes(
+    agent_ids: Any,
+    attach: dict[str, dict[str, str]],
+    add_manager: tuple[Optional[str], str] = (None, ""),
+    remove_manager: tuple[Optional[str], str] = (None, ""),
+) -> list[groups_dal.AgentChange]:
+    changes: dict[str, groups_dal.AgentChange] = {}
+    for agent_id in agent_ids:
+        changes[agent_id] = groups_dal.AgentChange(agent_id=agent_id, attach_blocks=attach.get(agent_id, {}))
+    manager, group_id = add_manager
+    if manager:
+        changes.setdefault(manager, groups_dal.AgentChange(agent_id=manager)).add_managed_group = group_id
+    old_manager, group_id = remove_manager
+    if old_manager and old_manager != manager:
+        changes.setdefault(old_manager, groups_dal.AgentChange(agent_id=old_manager)).remove_managed_group = group_id
+    return list(changes.values())
+
+
+def modify_group(actor: Actor, group_id: str, request: GroupUpdate, project_id: Optional[str] = None) -> Group:
+    for _ in range(MAX_WRITE_RETRIES):
+        try:
+            return _modify_once(actor, group_id, request, project_id)
+        except groups_dal.TransactionConflict:
+            continue  # someone else wrote the group or an agent: re-read and re-apply
+    raise ConflictError(f"Group {group_id} was modified concurrently; retry")
+
+
+def _modify_once(actor: Actor, group_id: str, request: GroupUpdate, project_id: Optional[str]) -> Group:
+    org = actor.organization_id
+    current = load_group(actor, group_id)
+    version = current["version"]
+    group = dict(current)
+    config = request.manager_config
+    if config is not None:
+        if config.manager_type == "swarm":
+            raise BadRequestError(SWARM_MESSAGE)
+        if config.manager_type != group["manager_type"]:
+            raise BadRequestError("Cannot change group pattern after creation")
+        # Falsy values are ignored, so partial updates work (contract §4.5).
+        if config.manager_type in ("round_robin", "dynamic") and config.max_turns:  # type: ignore[union-attr]
+            group["max_turns"] = config.max_turns  # type: ignore[union-attr]
+        if config.manager_type == "dynamic" and config.termination_token:  # type: ignore[union-attr]
+            group["termination_token"] = config.termination_token  # type: ignore[union-attr]
+        if config.manager_type != "round_robin" and getattr(config, "manager_agent_id", None):
+            group["manager_agent_id"] = config.manager_agent_id  # type: ignore[union-attr]
+        if config.manager_type == "sleeptime" and config.sleeptime_agent_frequency:  # type: ignore[union-attr]
+            group["sleeptime_agent_frequency"] = config.sleeptime_agent_frequency  # type: ignore[union-attr]
+            if group.get("turns_counter") is None:
+                group["turns_counter"] = -1
+        if config.manager_type == "voice_sleeptime":
+            max_len = config.max_message_buffer_length or group.get("max_message_buffer_length")  # type: ignore[union-attr]
+            min_len = config.min_message_buffer_length or group.get("min_message_buffer_length")  # type: ignore[union-attr]
+            check_buffer_lengths(max_len, min_len)
+            group["max_message_buffer_length"] = max_len
+            group["min_message_buffer_length"] = min_len
+    if request.description:
+        group["description"] = request.description
+    if request.agent_ids:
+        if group["manager_type"] == "dynamic" and len(set(request.agent_ids)) != len(request.agent_ids):
+            raise BadRequestError("Duplicate agent ids found in list")
+        group["agent_ids"] = list(request.agent_ids)
+    if project_id is not None:
+        group["project_id"] = project_id
+
+    new_manager = group.get("manager_agent_id")
+    old_manager = current.get("manager_agent_id")
+    changed_agents = request.agent_ids is not None and bool(request.agent_ids)
+    changed_manager = new_manager != old_manager
+    agents: dict[str, dict[str, Any]] = {}
+    if changed_agents or changed_manager:
+        agents = _load_agents(org, group["agent_ids"] if changed_agents else [], new_manager if changed_manager else None)
+    if changed_agents and group["manager_type"] == "dynamic":
+        _check_dynamic_names(group["agent_ids"], agents)
+
+    old_members = list(dict.fromkeys(current["agent_ids"]))
+    new_members = list(dict.fromkeys(group["agent_ids"]))
+    added = [a for a in new_members if a not in old_members]
+    removed = [a for a in old_members if a not in new_members]
+    # New participants get the group's shared blocks, as at create time.
+    newcomers = [agents[a] for a in added if a in agents]
+    if changed_manager and new_manager in agents:
+        newcomers.append(agents[new_manager])
+    attach = _block_attachments(org, group.get("shared_block_ids") or [], newcomers) if newcomers else {}
+    changes = _agent_changes(
+        [a["id"] for a in newcomers],
+        attach,
+        add_manager=(new_manager if changed_manager else None, group_id),
+        remove_manager=(old_manager if changed_manager else None, group_id),
+    )
+    if group == current:
+        return to_group(group)
+    groups_dal.update_group(org, group, version, added, removed, changes, _since_now())
+    return to_group(group)
+
+
+def delete_group(actor: Actor, group_id: str) -> GroupDeleted:
+    org = actor.organization_id
+    not_found = NotFoundError(f"Group id={group_id} not found for user_id={actor.user_id}.")
+    record = groups_dal.get_group(org, group_id)
+    if record is None:
+        raise not_found
+    try:
+        groups_dal.delete_group(org, record)
+    except groups_dal.TransactionConflict as exc:
+        raise not_found from exc  # deleted by a concurrent request
+    return GroupDeleted(message=f"Group id={group_id} successfully deleted")
+
+
+MANAGER_TYPES = [m.value for m in ManagerType]

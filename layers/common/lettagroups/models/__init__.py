@@ -1,0 +1,1 @@
+"""Contract models (pydantic): request bodies, response shapes, stored records."""

@@ -1,0 +1,48 @@
+"""Memory block schemas (Letta `Block`, `CreateBlock`, `BlockUpdate`)."""
+
+from __future__ import annotations
+
+from typing import Any, Optional
+
+from pydantic import BaseModel, ConfigDict, Field
+
+VALUE_MAX = 100_000
+LABEL_MAX = 200
+
+
+class CreateBlock(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    value: str = Field(max_length=VALUE_MAX)
+    limit: int = Field(default=5000, ge=1, le=VALUE_MAX)
+    name: Optional[str] = Field(default=None, max_length=LABEL_MAX)
+    is_template: bool = False
+    label: str = Field(min_length=1, max_length=LABEL_MAX)
+    description: Optional[str] = Field(default=None, max_length=10_000)
+    metadata: Optional[dict[str, Any]] = Field(default_factory=dict)
+
+
+class BlockUpdate(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    value: Optional[str] = Field(default=None, max_length=VALUE_MAX)
+    limit: Optional[int] = Field(default=None, ge=1, le=VALUE_MAX)
+    name: Optional[str] = Field(default=None, max_length=LABEL_MAX)
+    is_template: Optional[bool] = None
+    label: Optional[str] = Field(default=None, min_length=1, max_length=LABEL_MAX)
+    description: Optional[str] = Field(default=None, max_length=10_000)
+    metadata: Optional[dict[str, Any]] = None
+
+
+class Block(BaseModel):
+    value: str
+    limit: int = 5000
+    name: Optional[str] = None
+    is_template: bool = False
+    label: Optional[str] = None
+    description: Optional[str] = None
+    metadata: Optional[dict[str, Any]] = Field(default_factory=dict)
+    id: str
+    organization_id: Optional[str] = None
+    created_by_id: Optional[str] = None
+    last_updated_by_id: Optional[str] = None

@@ -1,0 +1,158 @@
+"""Group schemas of the contract (§3.1-§3.4)."""
+
+from __future__ import annotations
+
+from enum import Enum
+from typing import Annotated, Literal, Optional, Union
+
+from pydantic import BaseModel, ConfigDict, Field
+
+ID_MAX = 200
+DESCRIPTION_MAX = 100_000
+MAX_GROUP_AGENTS = 50
+
+
+class ManagerType(str, Enum):
+    round_robin = "round_robin"
+    supervisor = "supervisor"
+    dynamic = "dynamic"
+    sleeptime = "sleeptime"
+    voice_sleeptime = "voice_sleeptime"
+    swarm = "swarm"
+
+
+AgentId = Annotated[str, Field(min_length=1, max_length=ID_MAX)]
+AgentIdList = Annotated[list[AgentId], Field(max_length=MAX_GROUP_AGENTS)]
+BlockIdList = Annotated[list[AgentId], Field(max_length=MAX_GROUP_AGENTS)]
+
+
+class _Request(BaseModel):
+    # Request models ignore unknown keys (contract §2.5).
+    model_config = ConfigDict(extra="ignore")
+
+
+class RoundRobinManager(_Request):
+    manager_type: Literal["round_robin"] = "round_robin"
+    max_turns: Optional[int] = None
+
+
+class SupervisorManager(_Request):
+    manager_type: Literal["supervisor"] = "supervisor"
+    manager_agent_id: AgentId
+
+
+class DynamicManager(_Request):
+    manager_type: Literal["dynamic"] = "dynamic"
+    manager_agent_id: AgentId
+    termination_token: Optional[str] = Field(default="DONE!", max_length=1000)
+    max_turns: Optional[int] = None
+
+
+class SleeptimeManager(_Request):
+    manager_type: Literal["sleeptime"] = "sleeptime"
+    manager_agent_id: AgentId
+    sleeptime_agent_frequency: Optional[int] = None
+
+
+class VoiceSleeptimeManager(_Request):
+    manager_type: Literal["voice_sleeptime"] = "voice_sleeptime"
+    manager_agent_id: AgentId
+    max_message_buffer_length: Optional[int] = None
+    min_message_buffer_length: Optional[int] = None
+
+
+class SwarmManager(_Request):
+    """Accepted by the parser only so that logic can refuse it with 400 (contract §3.3)."""
+
+    manager_type: Literal["swarm"] = "swarm"
+
+
+ManagerConfig = Annotated[
+    Union[RoundRobinManager, SupervisorManager, DynamicManager, SleeptimeManager, VoiceSleeptimeManager, SwarmManager],
+    Field(discriminator="manager_type"),
+]
+
+
+class RoundRobinManagerUpdate(_Request):
+    manager_type: Literal["round_robin"] = "round_robin"
+    max_turns: Optional[int] = None
+
+
+class SupervisorManagerUpdate(_Request):
+    manager_type: Literal["supervisor"] = "supervisor"
+    # The key is required even though its value may be null (as 0.7.7's `Field(...)`).
+    manager_agent_id: Optional[AgentId] = Field(...)
+
+
+class DynamicManagerUpdate(_Request):
+    manager_type: Literal["dynamic"] = "dynamic"
+    manager_agent_id: Optional[AgentId] = None
+    termination_token: Optional[str] = Field(default=None, max_length=1000)
+    max_turns: Optional[int] = None
+
+
+class SleeptimeManagerUpdate(_Request):
+    manager_type: Literal["sleeptime"] = "sleeptime"
+    manager_agent_id: Optional[AgentId] = None
+    sleeptime_agent_frequency: Optional[int] = None
+
+
+class VoiceSleeptimeManagerUpdate(_Request):
+    manager_type: Literal["voice_sleeptime"] = "voice_sleeptime"
+    manager_agent_id: Optional[AgentId] = None
+    max_message_buffer_length: Optional[int] = None
+    min_message_buffer_length: Optional[int] = None
+
+
+class SwarmManagerUpdate(_Request):
+    manager_type: Literal["swarm"] = "swarm"
+
+
+ManagerConfigUpdate = Annotated[
+    Union[
+        RoundRobinManagerUpdate,
+        SupervisorManagerUpdate,
+        DynamicManagerUpdate,
+        SleeptimeManagerUpdate,
+        VoiceSleeptimeManagerUpdate,
+        SwarmManagerUpdate,
+    ],
+    Field(discriminator="manager_type"),
+]
+
+
+class GroupCreate(_Request):
+    agent_ids: AgentIdList
+    description: str = Field(max_length=DESCRIPTION_MAX)
+    manager_config: ManagerConfig = Field(default_factory=RoundRobinManager)
+    shared_block_ids: BlockIdList = Field(default_factory=list)
+
+
+class GroupUpdate(_Request):
+    agent_ids: Optional[AgentIdList] = None
+    description: Optional[str] = Field(default=None, max_length=DESCRIPTION_MAX)
+    manager_config: Optional[ManagerConfigUpdate] = None
+    shared_block_ids: Optional[BlockIdList] = None
+
+
+class Group(BaseModel):
+    """The API representation; field order is the wire order (contract §2.5)."""
+
+    id: str
+    manager_type: ManagerType
+    agent_ids: list[str]
+    description: str
+    shared_block_ids: list[str] = Field(default_factory=list)
+    manager_agent_id: Optional[str] = None
+    termination_token: Optional[str] = None
+    max_turns: Optional[int] = None
+    sleeptime_agent_frequency: Optional[int] = None
+    turns_counter: Optional[int] = None
+    last_processed_message_id: Optional[str] = None
+    max_message_buffer_length: Optional[int] = None
+    min_message_buffer_length: Optional[int] = None
+    project_id: Optional[str] = None
+
+
+class GroupDeleted(BaseModel):
+    message: str

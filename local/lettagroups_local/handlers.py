@@ -1,0 +1,45 @@
+"""Loading each function's handler from its folder, as the Lambda runtime would."""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+Handler = Callable[[dict[str, Any], Any], Any]
+_cache: dict[str, Handler] = {}
+
+
+def load_handler(function_name: str, code_dir: Path, handler: str) -> Handler:
+    """Import `<code_dir>/<module>.py` under a unique module name and return its handler."""
+    if function_name in _cache:
+        return _cache[function_name]
+    module_name, _, attribute = handler.rpartition(".")
+    path = code_dir / f"{module_name.replace('.', '/')}.py"
+    spec = importlib.util.spec_from_file_location(f"functions_{function_name}", path)
+    if spec is None or spec.loader is None:
+        raise ImportError(f"cannot load {path}")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    fn = getattr(module, attribute)
+    _cache[function_name] = fn
+    return fn
+
+
+class LocalContext:
+    """The attributes of a Lambda context object that Powertools reads."""
+
+    def __init__(self, function_name: str, request_id: str) -> None:
+        self.function_name = function_name
+        self.function_version = "$LATEST"
+        self.invoked_function_arn = f"arn:aws:lambda:us-east-1:123456789012:function:{function_name}"
+        self.memory_limit_in_mb = 1024
+        self.aws_request_id = request_id
+        self.log_group_name = f"/aws/lambda/{function_name}"
+        self.log_stream_name = "local"
+
+    def get_remaining_time_in_millis(self) -> int:
+        return 29_000

@@ -1,0 +1,83 @@
+"""The local server: emulation + gateway + uvicorn, started and stopped as one unit."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+from . import emulation, persistence
+
+log = logging.getLogger("lettagroups_local")
+
+
+class LocalServer:
+    def __init__(
+        self, host: str = "127.0.0.1", port: int = 8283, data_dir: Path | None = None, table_name: str = "letta-groups"
+    ) -> None:
+        self.host = host
+        self.port = port
+        self.data_dir = data_dir
+        self.table_name = table_name
+        self.emulation: emulation.Emulation | None = None
+        self.snapshotter: persistence.Snapshotter | None = None
+        self._uvicorn: Any = None
+        self._thread: threading.Thread | None = None
+
+    def prepare(self) -> Any:
+        self.emulation = emulation.start(self.table_name)
+        if self.data_dir is not None:
+            restored = persistence.load(self.emulation.endpoint_url, self.table_name, self.data_dir)
+            log.info("restored %d items from %s", restored, self.data_dir)
+            self.snapshotter = persistence.Snapshotter(self.emulation.endpoint_url, self.table_name, self.data_dir)
+            self.snapshotter.start()
+        from .app import build_app
+
+        return build_app()
+
+    def _config(self, app: Any) -> Any:
+        import uvicorn
+
+        return uvicorn.Config(app, host=self.host, port=self.port, log_level="warning", lifespan="on", timeout_keep_alive=30)
+
+    def run(self) -> None:
+        """Serve in the foreground until interrupted."""
+        import uvicorn
+
+        app = self.prepare()
+        log.info(
+            "Letta-compatible groups API on http://%s:%d (moto at %s)",
+            self.host,
+            self.port,
+            self.emulation.endpoint_url if self.emulation else "?",
+        )
+        try:
+            uvicorn.Server(self._config(app)).run()
+        finally:
+            self.shutdown()
+
+    def start_background(self) -> None:
+        """Serve from a thread (tests); returns when the port accepts connections."""
+        import uvicorn
+
+        app = self.prepare()
+        self._uvicorn = uvicorn.Server(self._config(app))
+        self._thread = threading.Thread(target=self._uvicorn.run, name="uvicorn", daemon=True)
+        self._thread.start()
+        deadline = time.time() + 20
+        while not self._uvicorn.started:
+            if time.time() > deadline or not self._thread.is_alive():
+                raise RuntimeError("local server did not start")
+            time.sleep(0.02)
+
+    def shutdown(self) -> None:
+        if self._uvicorn is not None:
+            self._uvicorn.should_exit = True
+            if self._thread is not None:
+                self._thread.join(timeout=10)
+        if self.snapshotter is not None:
+            self.snapshotter.stop()
+        if self.emulation is not None:
+            self.emulation.stop()
