@@ -9,10 +9,12 @@ STAMP := $(VENV)/.installed
 
 venv: $(STAMP)
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml package.json
 	@test -x $(PY) || "$$(scripts/find-python.sh)" -m venv $(VENV)
 	@$(PY) -m pip install --quiet --upgrade pip
 	@$(PY) -m pip install --quiet -e ".[dev]"
+	@# asl-validator (npm) checks the state machine definitions in the test suite.
+	@if command -v npm >/dev/null; then npm install --silent --no-audit --no-fund >/dev/null; else echo "npm not found: ASL validation tests will be skipped"; fi
 	@touch $(STAMP)
 
 run: $(STAMP)  ## Serve the whole API on 127.0.0.1:$(PORT) with embedded AWS emulation and the offline model

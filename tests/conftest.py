@@ -85,3 +85,17 @@ def server_url() -> Iterator[str]:
 def user_headers() -> dict[str, str]:
     """Nothing: local open mode acts as the default user."""
     return {}
+
+
+@pytest.fixture(scope="session")
+def workflows(emulation: object) -> dict[str, str]:
+    """The state machines of template.yaml deployed into the session's moto, tasks in-process."""
+    from lettagroups_local import workflows as wf
+
+    os.environ.setdefault("LETTA_MODEL_MODE", "offline")
+    arns = wf.deploy(emulation.endpoint_url)  # type: ignore[attr-defined]
+    wf.configure(arns)
+    from lettagroups.orchestration import starter
+
+    starter._client.cache_clear()
+    return arns

@@ -17,7 +17,7 @@ def create_group(
     request: Annotated[GroupCreate, Body()],
     x_project: Annotated[Optional[str], Header(alias="X-Project", max_length=500)] = None,
 ) -> Response[Any]:
-    return json_response(groups.create_group(current_actor(app), request, project_id=x_project))
+    return json_response(groups.create_group(current_actor(app), request, project_id=x_project or None))
 
 
 lambda_handler = make_handler(app)

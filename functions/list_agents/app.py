@@ -16,6 +16,7 @@ app = create_app()
 def list_agents(
     name: Annotated[Optional[str], Query(max_length=500)] = None,
     tags: Annotated[Optional[list[str]], Query()] = None,
+    match_all_tags: Annotated[bool, Query()] = False,
     before: Annotated[Optional[str], Query(max_length=200)] = None,
     after: Annotated[Optional[str], Query(max_length=200)] = None,
     limit: Annotated[Optional[int], Query(ge=0, le=10_000)] = 50,
@@ -23,7 +24,14 @@ def list_agents(
 ) -> Response[Any]:
     return json_response(
         agents.list_agents(
-            current_actor(app), name=name, tags=tags, after=after, before=before, limit=limit, project_id=project_id
+            current_actor(app),
+            name=name,
+            tags=tags,
+            match_all_tags=match_all_tags,
+            after=after,
+            before=before,
+            limit=limit,
+            project_id=project_id,
         )
     )
 

@@ -17,8 +17,11 @@ def list_blocks(
     label: Annotated[Optional[str], Query(max_length=200)] = None,
     name: Annotated[Optional[str], Query(max_length=200)] = None,
     limit: Annotated[Optional[int], Query(ge=0, le=10_000)] = None,
+    templates_only: Annotated[bool, Query()] = False,
 ) -> Response[Any]:
-    return json_response(blocks.list_blocks(current_actor(app), label=label, name=name, limit=limit))
+    return json_response(
+        blocks.list_blocks(current_actor(app), label=label, name=name, limit=limit, templates_only=templates_only)
+    )
 
 
 lambda_handler = make_handler(app)

@@ -18,7 +18,7 @@ def modify_group(
     request: Annotated[GroupUpdate, Body()],
     x_project: Annotated[Optional[str], Header(alias="X-Project", max_length=500)] = None,
 ) -> Response[Any]:
-    return json_response(groups.modify_group(current_actor(app), group_id, request, project_id=x_project))
+    return json_response(groups.modify_group(current_actor(app), group_id, request, project_id=x_project or None))
 
 
 lambda_handler = make_handler(app)

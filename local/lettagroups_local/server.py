@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import gc
 import logging
+import os
 import threading
 import time
 from pathlib import Path
@@ -27,7 +29,12 @@ class LocalServer:
         self._thread: threading.Thread | None = None
 
     def prepare(self) -> Any:
+        # The built-in offline model answers for every agent unless the developer opts out.
+        os.environ.setdefault("LETTA_MODEL_MODE", "offline")
         self.emulation = emulation.start(self.table_name)
+        from . import workflows
+
+        workflows.configure(workflows.deploy(self.emulation.endpoint_url))
         if self.data_dir is not None:
             restored = persistence.load(self.emulation.endpoint_url, self.table_name, self.data_dir)
             log.info("restored %d items from %s", restored, self.data_dir)
@@ -35,7 +42,14 @@ class LocalServer:
             self.snapshotter.start()
         from .app import build_app
 
-        return build_app()
+        app = build_app()
+        # moto copies whole tables on every transaction, so a busy local table makes a lot of
+        # short-lived garbage; moving start-up objects out of the collector's way and raising
+        # the young-generation threshold cut the full-collection pauses that dominated tail latency.
+        gc.collect()
+        gc.freeze()
+        gc.set_threshold(50_000, 20, 100)
+        return app
 
     def _config(self, app: Any) -> Any:
         import uvicorn

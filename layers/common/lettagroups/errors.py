@@ -40,3 +40,9 @@ class StorageUnavailableError(DomainError):
 
     def __init__(self, detail: str = "The database is temporarily unavailable. Please try again later.") -> None:
         super().__init__(detail)
+
+
+class GatewayTimeoutError(DomainError):
+    """A synchronous send outlived its deadline; the run goes on and can be followed by id."""
+
+    status_code = 504

@@ -9,7 +9,9 @@ from pydantic import BaseModel, ConfigDict, Field
 
 ID_MAX = 200
 DESCRIPTION_MAX = 100_000
-MAX_GROUP_AGENTS = 50
+# A group write is one DynamoDB transaction (<= 100 actions): a modify that replaces every
+# participant needs about 3 actions per agent, so 32 keeps the worst case inside the limit.
+MAX_GROUP_AGENTS = 32
 
 
 class ManagerType(str, Enum):
@@ -19,6 +21,13 @@ class ManagerType(str, Enum):
     sleeptime = "sleeptime"
     voice_sleeptime = "voice_sleeptime"
     swarm = "swarm"
+
+
+
+
+def is_storable_id(value: str) -> bool:
+    """Longer ids cannot name anything (storage keys are capped at 1 KB), so they are simply not found."""
+    return len(value) <= ID_MAX
 
 
 AgentId = Annotated[str, Field(min_length=1, max_length=ID_MAX)]

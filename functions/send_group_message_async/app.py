@@ -1,0 +1,21 @@
+"""POST /v1/groups/{group_id}/messages/async: start a group run and answer with its Run (contract §12a)."""
+
+from typing import Annotated, Any
+
+from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.event_handler.openapi.params import Body
+
+from lettagroups.api.app import create_app, current_actor, json_response, make_handler, ok
+from lettagroups.logic import group_messages
+from lettagroups.models.messages import LettaAsyncRequest
+from lettagroups.models.runs import Run
+
+app = create_app()
+
+
+@app.post("/v1/groups/<group_id>/messages/async", operation_id="send_group_message_async", responses=ok(Run))
+def send_group_message_async(group_id: str, request: Annotated[LettaAsyncRequest, Body()]) -> Response[Any]:
+    return json_response(group_messages.send_message_async(current_actor(app), group_id, request))
+
+
+lambda_handler = make_handler(app)

@@ -1,0 +1,319 @@
+"""The tasks of the group-run state machine, one function per `action`.
+
+Every task is idempotent: agent steps are keyed by (run, step key) and written all-or-nothing
+with a step record, so a task re-run by Step Functions finds its step done and returns the
+same result instead of writing twice. Tasks take and return the small `$.run` state (ids and
+counters only); messages stay in DynamoDB.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timezone
+from typing import Any, Callable
+
+from ..agent.catalog import BROADCAST_TOOL
+from ..dal import agents as agents_dal
+from ..dal import groups as groups_dal
+from ..dal import runs as runs_dal
+from ..models.messages import LettaUsageStatistics
+from ..observability import logger
+from . import agent_steps, sleeptime
+from .context import MAX_TURNS_CAP, RunContext, StepFailedError
+
+SUPERVISOR_RULES = [
+    {"tool_name": BROADCAST_TOOL, "type": "run_first"},
+    {"tool_name": BROADCAST_TOOL, "type": "constrain_child_tools", "children": ["send_message"]},
+    {"tool_name": "send_message", "type": "exit_loop"},
+]
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat()
+
+
+def _group(ctx: RunContext) -> dict[str, Any]:
+    group = groups_dal.get_group(ctx.org_id, ctx.group_id)
+    if group is None:
+        raise StepFailedError(json.dumps({"status": 404, "detail": f"Group not found with id={ctx.group_id}"}))
+    return group
+
+
+def prepare(state: dict[str, Any], **_: Any) -> dict[str, Any]:
+    ctx = RunContext.from_state(state)
+    group = _group(ctx)
+    runs_dal.update_run(ctx.org_id, ctx.run_id, {"status": "running", "updated_at": _now()})
+    n = len(group["agent_ids"])
+    max_turns = min(group.get("max_turns") or n, MAX_TURNS_CAP)
+    state = {**state, "manager_type": group["manager_type"], "turn": 0, "max_turns": max_turns, "done": max_turns <= 0, "prev": None}
+    if group["manager_type"] == "dynamic":
+        agent_steps.prepare_dynamic_manager(ctx, group)
+    return state
+
+
+def round_robin_turn(state: dict[str, Any], **_: Any) -> dict[str, Any]:
+    ctx = RunContext.from_state(state)
+    group = _group(ctx)
+    turn = state["turn"]
+    speaker = group["agent_ids"][turn % len(group["agent_ids"])]
+    agent_steps.agent_step(ctx, speaker, inputs=[], step_key=f"t{turn:03d}-{speaker}", share_replies=True)
+    turn += 1
+    return {**state, "turn": turn, "done": turn >= state["max_turns"]}
+
+
+def dynamic_select(state: dict[str, Any], **_: Any) -> dict[str, Any]:
+    """The manager names the next speaker (contract §8.3); the termination token in its reply ends the run."""
+    ctx = RunContext.from_state(state)
+    group = _group(ctx)
+    agent_ids: list[str] = group["agent_ids"]
+    prev = state.get("prev")
+    options = [a for i, a in enumerate(agent_ids) if i != prev] or list(agent_ids)
+    agents = agents_dal.get_agents(ctx.org_id, agent_ids)
+    names = {a: agents[a]["name"] if a in agents else a for a in agent_ids}
+    manager = group["manager_agent_id"]
+    prompt = (
+        "Choose the most suitable agent to reply to the latest message in the group chat from the following options: "
+        f"[{', '.join(f'{a} ({names[a]})' for a in options)}]. Do not respond to the messages yourself, your task is only "
+        "to decide the next speaker, not to answer the question. Reply with the name of the next speaker.\n\nChat history:\n"
+        + "\n".join(agent_steps.chat_history_lines(ctx, state))
+    )
+    selection = agent_steps.build_input(ctx, role="user", text=prompt, recipient_id=manager, sender_id=manager)
+    outcome = agent_steps.agent_step(
+        ctx, manager, inputs=[selection], step_key=f"t{state['turn']:03d}-manager", share_replies=False
+    )
+    reply = outcome.assistant_texts[0] if outcome.assistant_texts else ""
+    token = group.get("termination_token")
+    if token and token in reply:
+        return {**state, "done": True, "stop_reason": "termination_token"}
+    chosen = None
+    lowered = reply.lower()
+    for agent_id in options:
+        if names[agent_id].lower() in lowered:
+            chosen = agent_id  # the last match wins
+    if chosen is None:
+        index = 0 if prev is None else (prev + 1) % len(agent_ids)
+    else:
+        index = agent_ids.index(chosen)
+    return {**state, "speaker": index}
+
+
+def dynamic_speak(state: dict[str, Any], **_: Any) -> dict[str, Any]:
+    ctx = RunContext.from_state(state)
+    group = _group(ctx)
+    index = state["speaker"]
+    speaker = group["agent_ids"][index]
+    outcome = agent_steps.agent_step(ctx, speaker, inputs=[], step_key=f"t{state['turn']:03d}-speaker", share_replies=True)
+    turn = state["turn"] + 1
+    token = group.get("termination_token")
+    terminated = bool(token) and any(token in text for text in outcome.assistant_texts)
+    done = terminated or turn >= state["max_turns"]
+    return {**state, "turn": turn, "prev": index, "done": done, **({"stop_reason": "termination_token"} if terminated else {})}
+
+
+def supervisor_broadcast(state: dict[str, Any], **_: Any) -> dict[str, Any]:
+    """The supervisor's first step; it stops at the broadcast call so that a Map state runs the workers."""
+    ctx = RunContext.from_state(state)
+    group = _group(ctx)
+    outcome = agent_steps.agent_step(
+        ctx,
+        group["manager_agent_id"],
+        inputs=[],
+        step_key="supervisor-1",
+        share_replies=False,
+        extra_tools=[BROADCAST_TOOL],
+        tool_rules_override=SUPERVISOR_RULES,
+        stop_after_tools={BROADCAST_TOOL},
+    )
+    broadcast = outcome.paused_tool_call is not None
+    return {**state, "broadcast": broadcast, "worker_ids": list(group["agent_ids"]) if broadcast else []}
+
+
+def worker_step(state: dict[str, Any], worker_id: str, index: int, **_: Any) -> dict[str, Any]:
+    ctx = RunContext.from_state(state)
+    group = _group(ctx)
+    supervisor_id = group["manager_agent_id"]
+    call = agent_steps.paused_tool_call(ctx, "supervisor-1")
+    supervisor = agents_dal.get_agent(ctx.org_id, supervisor_id) or {"name": supervisor_id}
+    message = str((call.get("arguments") or {}).get("message", ""))
+    text = (
+        f"[Incoming message from agent with ID '{supervisor_id}' - to reply to this message, make sure to use the "
+        f"'send_message' at the end, and the system will notify the sender of your response] {message}"
+    )
+    delivery = agent_steps.build_input(
+        ctx, role="system", text=text, recipient_id=worker_id, sender_id=supervisor_id, name=supervisor["name"]
+    )
+    outcome = agent_steps.agent_step(ctx, worker_id, inputs=[delivery], step_key=f"worker-{index:03d}-{worker_id}", share_replies=False)
+    if outcome.assistant_texts:
+        result = f"{worker_id} said: '" + "\n".join(outcome.assistant_texts) + "'"
+    else:
+        result = f"No response from {worker_id}"
+    return {"agent_id": worker_id, "result": result}
+
+
+def worker_failed(state: dict[str, Any], worker_id: str, error: dict[str, Any], **_: Any) -> dict[str, Any]:
+    cause = error.get("Cause") or error.get("Error") or "unknown error"
+    try:
+        cause = json.loads(cause).get("errorMessage", cause)
+    except (ValueError, AttributeError):
+        pass
+    return {"agent_id": worker_id, "result": f"(Error on attempt 3/3 for agent {worker_id}: {cause})"}
+
+
+def supervisor_reply(state: dict[str, Any], workers: list[dict[str, Any]], **_: Any) -> dict[str, Any]:
+    ctx = RunContext.from_state(state)
+    group = _group(ctx)
+    call = agent_steps.paused_tool_call(ctx, "supervisor-1")
+    by_agent = {w["agent_id"]: w["result"] for w in workers}
+    results = [by_agent.get(a, f"No response from {a}") for a in group["agent_ids"]]
+    tool_return = agent_steps.build_tool_return(ctx, group["manager_agent_id"], call, str(results))
+    agent_steps.agent_step(
+        ctx,
+        group["manager_agent_id"],
+        inputs=[tool_return],
+        step_key="supervisor-2",
+        share_replies=False,
+        extra_tools=[BROADCAST_TOOL],
+        tool_rules_override=SUPERVISOR_RULES,
+        after_tool=BROADCAST_TOOL,
+    )
+    return state
+
+
+def main_agent_turn(state: dict[str, Any], **_: Any) -> dict[str, Any]:
+    """sleeptime / voice_sleeptime: the main agent answers; background work happens in finalize."""
+    ctx = RunContext.from_state(state)
+    group = _group(ctx)
+    agent_steps.agent_step(ctx, group["manager_agent_id"], inputs=[], step_key="main", share_replies=False)
+    return state
+
+
+def _usage(ctx: RunContext, group: dict[str, Any], records: list[dict[str, Any]]) -> LettaUsageStatistics:
+    """Usage by manager type (contract §7.5)."""
+    usage = LettaUsageStatistics()
+    manager_type = group["manager_type"]
+    for record in records:
+        if manager_type == "supervisor" and record.get("agent_id") != group.get("manager_agent_id"):
+            continue  # worker tokens are not included
+        part = record.get("usage") or {}
+        usage.completion_tokens += int(part.get("completion_tokens", 0))
+        usage.prompt_tokens += int(part.get("prompt_tokens", 0))
+        usage.total_tokens += int(part.get("total_tokens", 0))
+        if manager_type in ("round_robin", "dynamic"):
+            usage.step_count += 1  # one per agent turn (manager and participant count separately)
+        else:
+            usage.step_count += int(part.get("step_count", 1))
+    return usage
+
+
+def _response_ids(group: dict[str, Any], records: list[dict[str, Any]]) -> list[str]:
+    streamed: set[str] | None
+    if group["manager_type"] in ("round_robin", "dynamic"):
+        streamed = None  # every agent of the run speaks to the client
+    else:
+        streamed = {group.get("manager_agent_id") or ""}
+    ids: list[str] = []
+    for record in sorted(records, key=lambda r: r.get("first_message_id") or ""):
+        if streamed is not None and record.get("agent_id") not in streamed:
+            continue
+        ids.extend(record.get("output_message_ids") or [])
+    return sorted(ids)
+
+
+def finalize(state: dict[str, Any], **_: Any) -> dict[str, Any]:
+    ctx = RunContext.from_state(state)
+    group = _group(ctx)
+    records = runs_dal.list_step_records(ctx.org_id, ctx.run_id)
+    usage = _usage(ctx, group, records)
+    run_ids: list[str] | None = None
+    if group["manager_type"] in ("sleeptime", "voice_sleeptime"):
+        run_ids = sleeptime.after_main_turn(ctx, group, state)
+        usage.run_ids = run_ids
+    stop_reason = state.get("stop_reason") or ("max_turns" if group["manager_type"] in ("round_robin", "dynamic") else "end_turn")
+    run = runs_dal.get_run(ctx.org_id, ctx.run_id) or {}
+    metadata = {**(run.get("metadata") or {}), "stop_reason": stop_reason, "usage": usage.model_dump(exclude={"steps_messages"})}
+    runs_dal.update_run(
+        ctx.org_id,
+        ctx.run_id,
+        {
+            "status": "completed",
+            "completed_at": _now(),
+            "updated_at": _now(),
+            "usage": usage.model_dump(),
+            "response_message_ids": _response_ids(group, records),
+            "metadata": metadata,
+        },
+    )
+    runs_dal.release_group_lock(ctx.org_id, ctx.group_id, ctx.run_id)
+    return {**state, "done": True, "status": "completed"}
+
+
+def _error_detail(error: dict[str, Any]) -> tuple[int, str]:
+    """The status and message to report for a failed run, from the Step Functions error object."""
+    cause = error.get("Cause") or ""
+    message = cause
+    try:
+        parsed = json.loads(cause)
+        message = parsed.get("errorMessage", cause)
+    except (ValueError, AttributeError):
+        pass
+    try:
+        detail = json.loads(message)
+        if isinstance(detail, dict) and "status" in detail:
+            return int(detail["status"]), str(detail.get("detail"))
+    except (ValueError, TypeError):
+        pass
+    return 500, str(message or error.get("Error") or "run failed")
+
+
+def fail(state: dict[str, Any], error: dict[str, Any], **_: Any) -> dict[str, Any]:
+    ctx = RunContext.from_state(state)
+    status, detail = _error_detail(error or {})
+    logger.warning("group run failed", extra={"run_id": ctx.run_id, "error": detail})
+    records = runs_dal.list_step_records(ctx.org_id, ctx.run_id)
+    run = runs_dal.get_run(ctx.org_id, ctx.run_id) or {}
+    metadata = {**(run.get("metadata") or {}), "stop_reason": "error", "error": detail}
+    runs_dal.update_run(
+        ctx.org_id,
+        ctx.run_id,
+        {
+            "status": "failed",
+            "completed_at": _now(),
+            "updated_at": _now(),
+            "error_status": status,
+            "error": detail,
+            "metadata": metadata,
+            "response_message_ids": sorted(i for r in records for i in r.get("output_message_ids") or []),
+        },
+    )
+    runs_dal.release_group_lock(ctx.org_id, ctx.group_id, ctx.run_id)
+    return {**state, "done": True, "status": "failed"}
+
+
+def background_pass(state: dict[str, Any], **_: Any) -> dict[str, Any]:
+    return sleeptime.background_pass(state)
+
+
+ACTIONS: dict[str, Callable[..., dict[str, Any]]] = {
+    "prepare": prepare,
+    "round_robin_turn": round_robin_turn,
+    "dynamic_select": dynamic_select,
+    "dynamic_speak": dynamic_speak,
+    "supervisor_broadcast": supervisor_broadcast,
+    "worker_step": worker_step,
+    "worker_failed": worker_failed,
+    "supervisor_reply": supervisor_reply,
+    "main_agent_turn": main_agent_turn,
+    "finalize": finalize,
+    "fail": fail,
+    "background_pass": background_pass,
+}
+
+
+def dispatch(event: dict[str, Any]) -> dict[str, Any]:
+    action = event.get("action")
+    if action not in ACTIONS:
+        raise StepFailedError(f"unknown action {action!r}")
+    kwargs = {k: v for k, v in event.items() if k not in {"action", "run"}}
+    return ACTIONS[action](event["run"], **kwargs)
+
+

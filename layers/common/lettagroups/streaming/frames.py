@@ -1,0 +1,53 @@
+"""The data of each SSE frame, exactly as the contract's §6 shapes it."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from ..models.messages import LettaMessageBase, LettaUsageStatistics, dump_message
+
+DONE = "[DONE]"
+INTERNAL_ERROR = {"error": "Stream failed (internal error occurred)"}
+
+
+def compact(payload: dict[str, Any]) -> str:
+    """Compact JSON, non-ASCII escaped as \\uXXXX (what 0.7.7's json.dumps produced)."""
+    return json.dumps(payload, separators=(",", ":"), ensure_ascii=True)
+
+
+def message_frame(message: LettaMessageBase) -> str:
+    return compact(dump_message(message))
+
+
+def delta_frame(payload: dict[str, Any]) -> str:
+    return compact({k: v for k, v in payload.items() if not (payload.get("message_type") == "tool_call_message" and v is None)})
+
+
+def usage_frame(usage: LettaUsageStatistics) -> str:
+    data = usage.model_dump(exclude={"steps_messages"})
+    return compact(
+        {
+            "message_type": "usage_statistics",
+            "completion_tokens": data["completion_tokens"],
+            "prompt_tokens": data["prompt_tokens"],
+            "total_tokens": data["total_tokens"],
+            "step_count": data["step_count"],
+            "run_ids": data["run_ids"],
+        }
+    )
+
+
+def error_frame(detail: str | None = None, code: str | None = None) -> str:
+    """In-run failures (§6.4): rate limits and context overflows say what happened; anything else is generic."""
+    if detail and code in ("rate_limit_exceeded", "context_window_exceeded"):
+        return compact({"error": f"Stream failed: {detail}", "code": code})
+    return compact(INTERNAL_ERROR)
+
+
+def sse(seq: int | None, data: str) -> bytes:
+    head = f"id: {seq}\n" if seq is not None else ""
+    return f"{head}data: {data}\n\n".encode()
+
+
+KEEPALIVE = b": keep-alive\n\n"

@@ -1,0 +1,806 @@
+"""Every operation's Lambda handler, invoked with its sample event from events/.
+
+Handlers are found the way the local runner and the deployment find them: template.yaml routes
+→ `load_handler`. Each test acts in a fresh organization through the authorizer context
+(`requestContext.authorizer.lambda`), so the placeholder ids in the sample events name nothing
+there unless a test substitutes ids it created through the logic layer.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import uuid
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode
+
+import pytest
+
+from lettagroups.logic import agents as agents_logic
+from lettagroups.logic import blocks as blocks_logic
+from lettagroups.logic import groups as groups_logic
+from lettagroups.models.agents import CreateAgent
+from lettagroups.models.blocks import CreateBlock
+from lettagroups.models.groups import MAX_GROUP_AGENTS, GroupCreate, SupervisorManager
+from lettagroups.models.identity import Actor
+from lettagroups_local.handlers import LocalContext, load_handler
+from lettagroups_local.template import Route, http_routes
+
+# Powertools warns on every invocation that publishes no custom metric; that is expected here.
+pytestmark = pytest.mark.filterwarnings("ignore:No application metrics to publish")
+
+ROOT = Path(__file__).resolve().parents[2]
+EVENTS = ROOT / "events"
+
+# The placeholder ids the sample events use (see events/*.json).
+GROUP_PH = "group-00000000-0000-4000-8000-00000000000a"
+AGENT_PH = "agent-00000000-0000-4000-8000-00000000000b"
+BLOCK_PH = "block-00000000-0000-4000-8000-00000000000c"
+AGENT2_PH = "agent-00000000-0000-4000-8000-00000000000d"
+
+# This stage's operations: event name -> function logical id in template.yaml.
+OPERATIONS = {
+    "health-check": "HealthCheckFunction",
+    "list-groups": "ListGroupsFunction",
+    "count-groups": "CountGroupsFunction",
+    "retrieve-group": "RetrieveGroupFunction",
+    "create-group": "CreateGroupFunction",
+    "modify-group": "ModifyGroupFunction",
+    "delete-group": "DeleteGroupFunction",
+    "list-agent-groups": "ListAgentGroupsFunction",
+    "create-agent": "CreateAgentFunction",
+    "list-agents": "ListAgentsFunction",
+    "retrieve-agent": "RetrieveAgentFunction",
+    "modify-agent": "ModifyAgentFunction",
+    "delete-agent": "DeleteAgentFunction",
+    "create-block": "CreateBlockFunction",
+    "list-blocks": "ListBlocksFunction",
+    "retrieve-block": "RetrieveBlockFunction",
+    "modify-block": "ModifyBlockFunction",
+    "delete-block": "DeleteBlockFunction",
+}
+
+GROUP_KEYS = {
+    "id",
+    "manager_type",
+    "agent_ids",
+    "description",
+    "shared_block_ids",
+    "manager_agent_id",
+    "termination_token",
+    "max_turns",
+    "sleeptime_agent_frequency",
+    "turns_counter",
+    "last_processed_message_id",
+    "max_message_buffer_length",
+    "min_message_buffer_length",
+    "project_id",
+}
+
+
+# --- helpers ---------------------------------------------------------------------------------
+
+
+def load_event(name: str) -> dict[str, Any]:
+    return json.loads((EVENTS / f"{name}.json").read_text())
+
+
+def substitute(event: dict[str, Any], mapping: dict[str, str]) -> dict[str, Any]:
+    """Replace placeholder ids everywhere (rawPath, pathParameters, query, body string)."""
+    text = json.dumps(event)
+    for placeholder, real in mapping.items():
+        text = text.replace(placeholder, real)
+    return json.loads(text)
+
+
+def with_body(event: dict[str, Any], body: Any) -> dict[str, Any]:
+    event = copy.deepcopy(event)
+    if body is None:
+        event.pop("body", None)
+        event["headers"].pop("content-length", None)
+    else:
+        event["body"] = body if isinstance(body, str) else json.dumps(body)
+        event["headers"]["content-length"] = str(len(event["body"].encode()))
+    return event
+
+
+def with_query(event: dict[str, Any], params: dict[str, str]) -> dict[str, Any]:
+    event = copy.deepcopy(event)
+    if params:
+        event["queryStringParameters"] = params
+    else:
+        event.pop("queryStringParameters", None)
+    event["rawQueryString"] = urlencode(params)
+    return event
+
+
+def route_for(event: dict[str, Any]) -> Route:
+    matches = [r for r in http_routes() if f"{r.method} {r.path}" == event["routeKey"]]
+    assert len(matches) == 1, f"{event['routeKey']} is routed {len(matches)} times in template.yaml"
+    return matches[0]
+
+
+def invoke(event: dict[str, Any], actor: Actor | None) -> tuple[int, Any]:
+    """Run the routed handler as Lambda would; `actor` goes into the authorizer context."""
+    event = copy.deepcopy(event)
+    if actor is not None:
+        event["requestContext"]["authorizer"] = {"lambda": {"organization_id": actor.organization_id, "user_id": actor.user_id}}
+    route = route_for(event)
+    handler = load_handler(route.function, route.code_dir, route.handler)
+    result = handler(event, LocalContext(route.function, event["requestContext"]["requestId"]))
+    assert result["headers"].get("Content-Type", "").startswith("application/json")
+    return result["statusCode"], json.loads(result["body"])
+
+
+def assert_fastapi_422(body: Any, loc: list[Any], type_: str) -> dict[str, Any]:
+    """The contract's 422 shape: {"detail": [{"type", "loc", "msg", "input"}, ...]}; returns the matching item."""
+    assert isinstance(body["detail"], list) and body["detail"]
+    for item in body["detail"]:
+        assert {"type", "loc", "msg", "input"} <= item.keys()
+        assert isinstance(item["msg"], str) and item["msg"]
+    matching = [item for item in body["detail"] if item["loc"] == loc]
+    assert matching, f"no error at {loc}: {body['detail']}"
+    assert matching[0]["type"] == type_
+    return matching[0]
+
+
+def make_agent(actor: Actor, name: str, **fields: Any) -> str:
+    request = CreateAgent(name=name, memory_blocks=[CreateBlock(label="persona", value=f"I am {name}.")], **fields)
+    return agents_logic.create_agent(actor, request).id
+
+
+def make_block(actor: Actor, label: str = "human", value: str = "likes mysteries") -> str:
+    return blocks_logic.create_block(actor, CreateBlock(label=label, value=value)).id
+
+
+def make_group(actor: Actor, agent_ids: list[str], **fields: Any) -> str:
+    return groups_logic.create_group(actor, GroupCreate(agent_ids=agent_ids, description="", **fields)).id
+
+
+# --- the events themselves ----------------------------------------------------------------------
+
+
+def test_event_files_are_exactly_this_stages_operations():
+    # Given the events/ folder
+    names = {p.stem for p in EVENTS.glob("*.json")}
+    # Then there is one sample event per operation of this stage, named verb-resource
+    assert names == set(OPERATIONS)
+
+
+@pytest.mark.parametrize("name", sorted(OPERATIONS))
+def test_event_matches_exactly_one_template_route(name: str):
+    # Given a sample event
+    event = load_event(name)
+    method = event["requestContext"]["http"]["method"]
+    raw_path = event["rawPath"]
+    # When it is routed the way API Gateway routes it: a trailing slash reaches the same route, and
+    # among matching routes the most specific wins (literal segments beat {variables})
+    path = raw_path.rstrip("/") or "/"
+    matches = [r for r in http_routes() if r.method == method and r.pattern.match(path)]
+    assert matches, f"no route for {method} {raw_path}"
+    best = max(r.specificity for r in matches)
+    winners = [r for r in matches if r.specificity == best]
+    # Then exactly one route takes it: the operation's own function
+    assert len(winners) == 1, [f"{r.method} {r.path}" for r in winners]
+    route = winners[0]
+    assert route.function == OPERATIONS[name]
+    # And the event is a consistent payload-2.0 event for that route
+    assert event["version"] == "2.0"
+    assert event["routeKey"] == event["requestContext"]["routeKey"] == f"{route.method} {route.path}"
+    assert event["requestContext"]["http"]["path"] == raw_path
+    names = [s[1:-1] for s in route.path.strip("/").split("/") if s.startswith("{")]
+    values = [v for s, v in zip(route.path.strip("/").split("/"), path.strip("/").split("/")) if s.startswith("{")]
+    assert event.get("pathParameters", {}) == dict(zip(names, values))
+    assert event["rawQueryString"] == urlencode(event.get("queryStringParameters") or {})
+    assert all(k == k.lower() for k in event["headers"]), "HTTP API lower-cases header names"
+    if method in ("POST", "PATCH"):
+        assert isinstance(json.loads(event["body"]), dict)
+        assert event["headers"]["content-type"] == "application/json"
+        assert event["headers"]["content-length"] == str(len(event["body"].encode()))
+    else:
+        assert "body" not in event
+    assert event["isBase64Encoded"] is False
+
+
+def test_every_operation_route_in_the_template_has_an_event():
+    # Given the functions template.yaml routes for this stage's operations
+    routed = {r.function for r in http_routes()}
+    # Then every one of them is routed and has a sample event
+    missing_routes = sorted(set(OPERATIONS.values()) - routed)
+    assert not missing_routes
+    for name, function in OPERATIONS.items():
+        assert (EVENTS / f"{name}.json").is_file(), f"{function} has no events/{name}.json"
+
+
+# --- health -------------------------------------------------------------------------------------
+
+
+def test_health_check(emulation: object):
+    # When the health event is invoked (no organization needed)
+    status, body = invoke(load_event("health-check"), None)
+    # Then the server reports itself healthy, as Letta's /v1/health/ does
+    assert status == 200
+    assert body["status"] == "ok"
+    assert isinstance(body["version"], str) and body["version"]
+
+
+# --- groups -------------------------------------------------------------------------------------
+
+
+def test_list_groups_filters_by_manager_type_in_creation_order(actor: Actor):
+    # Given round robin, supervisor and round robin groups, in that order
+    manager = make_agent(actor, "scooby")
+    first = make_group(actor, [])
+    make_group(actor, [], manager_config=SupervisorManager(manager_agent_id=manager))
+    second = make_group(actor, [])
+    # When the list-groups event (manager_type=round_robin, limit=10, trailing slash) is invoked
+    status, body = invoke(load_event("list-groups"), actor)
+    # Then only the round robin groups come back, oldest first, as full Group objects
+    assert status == 200
+    assert [g["id"] for g in body] == [first, second]
+    assert all(set(g) == GROUP_KEYS for g in body)
+    assert {g["manager_type"] for g in body} == {"round_robin"}
+
+
+def test_list_groups_without_limit_returns_every_group(actor: Actor):
+    # Given 12 groups
+    created = [make_group(actor, []) for _ in range(12)]
+    # When listed with no query at all
+    status, body = invoke(with_query(load_event("list-groups"), {}), actor)
+    # Then all of them come back in creation order
+    assert status == 200
+    assert [g["id"] for g in body] == created
+
+
+def test_list_groups_rejects_unknown_manager_type(actor: Actor):
+    # When the manager type is not a ManagerType value
+    status, body = invoke(with_query(load_event("list-groups"), {"manager_type": "bogus"}), actor)
+    # Then it is a FastAPI-shaped 422 on the query parameter
+    assert status == 422
+    item = assert_fastapi_422(body, ["query", "manager_type"], "enum")
+    assert item["input"] == "bogus"
+
+
+def test_list_groups_rejects_negative_limit(actor: Actor):
+    # When limit is negative (contract O-5)
+    status, body = invoke(with_query(load_event("list-groups"), {"limit": "-1"}), actor)
+    # Then 422 on the query parameter
+    assert status == 422
+    assert_fastapi_422(body, ["query", "limit"], "greater_than_equal")
+
+
+def test_list_groups_unknown_cursor_is_404(actor: Actor):
+    # When `after` names a group that does not exist in the organization
+    status, body = invoke(with_query(load_event("list-groups"), {"after": GROUP_PH}), actor)
+    # Then 404 with the contract's text
+    assert status == 404
+    assert body == {"detail": f"No Group found with id {GROUP_PH}"}
+
+
+def test_count_groups_counts_the_organizations_groups(actor: Actor):
+    # Given a fresh organization
+    event = load_event("count-groups")
+    status, body = invoke(event, actor)
+    assert (status, body) == (200, 0)
+    # When two groups are created
+    make_group(actor, [])
+    make_group(actor, [])
+    # Then the count is a bare integer 2
+    status, body = invoke(event, actor)
+    assert (status, body) == (200, 2)
+
+
+def test_retrieve_group(actor: Actor):
+    # Given a group
+    fred = make_agent(actor, "fred")
+    group_id = make_group(actor, [fred])
+    # When the retrieve-group event names it
+    status, body = invoke(substitute(load_event("retrieve-group"), {GROUP_PH: group_id}), actor)
+    # Then the group comes back with every Group field
+    assert status == 200
+    assert set(body) == GROUP_KEYS
+    assert body["id"] == group_id
+    assert body["agent_ids"] == [fred]
+    assert body["manager_type"] == "round_robin"
+
+
+def test_retrieve_unknown_group_is_404(actor: Actor):
+    # When the event's placeholder id names nothing in this organization
+    status, body = invoke(load_event("retrieve-group"), actor)
+    # Then 404 with the contract's text
+    assert status == 404
+    assert body == {"detail": f"Group not found with id={GROUP_PH}"}
+
+
+def test_retrieve_group_of_another_organization_is_404(actor: Actor):
+    # Given a group in another organization
+    other = Actor(user_id=f"user-{uuid.uuid4()}", organization_id=f"org-{uuid.uuid4()}")
+    group_id = make_group(other, [])
+    # When this organization asks for it
+    status, body = invoke(substitute(load_event("retrieve-group"), {GROUP_PH: group_id}), actor)
+    # Then it behaves exactly like a missing group
+    assert status == 404
+    assert body == {"detail": f"Group not found with id={group_id}"}
+
+
+def test_create_group_with_project_and_shared_block(actor: Actor):
+    # Given two agents and a block
+    fred, velma = make_agent(actor, "fred"), make_agent(actor, "velma")
+    block = make_block(actor)
+    event = substitute(load_event("create-group"), {AGENT_PH: fred, AGENT2_PH: velma, BLOCK_PH: block})
+    # When the create-group event is invoked (X-Project header, trailing slash)
+    status, body = invoke(event, actor)
+    # Then the group is created as sent
+    assert status == 200
+    assert set(body) == GROUP_KEYS
+    assert body["id"].startswith("group-")
+    assert body["manager_type"] == "round_robin"
+    assert body["agent_ids"] == [fred, velma]
+    assert body["max_turns"] == 2
+    assert body["description"] == "Mystery Inc. round robin"
+    assert body["shared_block_ids"] == [block]
+    assert body["project_id"] == "project-mystery-inc"
+    assert body["manager_agent_id"] is None and body["termination_token"] is None
+    # And it is stored, counted, and the shared block is attached to every participant
+    assert groups_logic.retrieve_group(actor, body["id"]).model_dump() == body
+    assert groups_logic.count_groups(actor) == 1
+    for agent_id in (fred, velma):
+        labels = {b.label: b.id for b in agents_logic.retrieve_agent(actor, agent_id).memory.blocks}
+        assert labels["human"] == block
+
+
+def test_create_group_with_unknown_agents_is_404_and_writes_nothing(actor: Actor):
+    # Given a block, but none of the agents the event names
+    block = make_block(actor)
+    event = substitute(load_event("create-group"), {BLOCK_PH: block})
+    # When the group is created
+    status, body = invoke(event, actor)
+    # Then 404 names the missing agents, and nothing was written
+    assert status == 404
+    assert body["detail"].startswith("Items not found in agents: {")
+    assert AGENT_PH in body["detail"] and AGENT2_PH in body["detail"]
+    assert groups_logic.count_groups(actor) == 0
+    assert groups_logic.list_groups(actor) == []
+
+
+def test_create_group_without_description_is_422(actor: Actor):
+    # When the body lacks the required `description`
+    event = with_body(load_event("create-group"), {"agent_ids": []})
+    status, body = invoke(event, actor)
+    # Then FastAPI-shaped 422 at body.description
+    assert status == 422
+    assert_fastapi_422(body, ["body", "description"], "missing")
+    assert groups_logic.count_groups(actor) == 0
+
+
+def test_create_supervisor_group_without_manager_is_422(actor: Actor):
+    # When a supervisor config lacks its required manager_agent_id (contract X-6)
+    event = with_body(
+        load_event("create-group"), {"agent_ids": [], "description": "", "manager_config": {"manager_type": "supervisor"}}
+    )
+    status, body = invoke(event, actor)
+    # Then 422 located under the union tag
+    assert status == 422
+    assert_fastapi_422(body, ["body", "manager_config", "supervisor", "manager_agent_id"], "missing")
+
+
+def test_create_group_manager_config_without_tag_is_422(actor: Actor):
+    # When manager_config has no manager_type (contract X-2)
+    event = with_body(load_event("create-group"), {"agent_ids": [], "description": "", "manager_config": {"max_turns": 2}})
+    status, body = invoke(event, actor)
+    # Then 422 union_tag_not_found
+    assert status == 422
+    assert_fastapi_422(body, ["body", "manager_config"], "union_tag_not_found")
+
+
+def test_create_swarm_group_is_400(actor: Actor):
+    # When the manager type is swarm (contract X-3)
+    event = with_body(
+        load_event("create-group"), {"agent_ids": [], "description": "", "manager_config": {"manager_type": "swarm"}}
+    )
+    status, body = invoke(event, actor)
+    # Then 400 "not supported", and nothing is written
+    assert status == 400
+    assert "not supported" in body["detail"]
+    assert groups_logic.count_groups(actor) == 0
+
+
+def test_modify_group(actor: Actor):
+    # Given a round robin group
+    fred = make_agent(actor, "fred")
+    group_id = make_group(actor, [fred])
+    # When the modify-group event is invoked for it
+    status, body = invoke(substitute(load_event("modify-group"), {GROUP_PH: group_id}), actor)
+    # Then the description and max_turns change and everything else stays
+    assert status == 200
+    assert body["id"] == group_id
+    assert body["description"] == "Mystery Inc. round robin, three turns"
+    assert body["max_turns"] == 3
+    assert body["agent_ids"] == [fred]
+    assert body["project_id"] is None
+    assert groups_logic.retrieve_group(actor, group_id).model_dump() == body
+
+
+@pytest.fixture(scope="module")
+def crowd(emulation: object) -> tuple[Actor, list[str]]:
+    """An organization with 50 agents, the most GroupCreate/GroupUpdate.agent_ids accept."""
+    actor = Actor(user_id=f"user-{uuid.uuid4()}", organization_id=f"org-{uuid.uuid4()}")
+    return actor, [make_agent(actor, f"agent{i}") for i in range(MAX_GROUP_AGENTS)]
+
+
+def test_create_group_with_the_most_participants_the_schema_allows(crowd: tuple[Actor, list[str]]):
+    # Given 50 agents
+    actor, agent_ids = crowd
+    before = groups_logic.count_groups(actor)
+    # When a round robin group of all of them is created
+    status, body = invoke(with_body(load_event("create-group"), {"agent_ids": agent_ids, "description": "big"}), actor)
+    # Then it is created like any other group (a valid request is never a 500, contract §2.3)
+    assert (status, body.get("agent_ids")) == (200, agent_ids), body
+    assert groups_logic.count_groups(actor) == before + 1
+
+
+def test_modify_group_adding_the_most_participants_the_schema_allows(crowd: tuple[Actor, list[str]]):
+    # Given an empty group and 50 agents
+    actor, agent_ids = crowd
+    group_id = make_group(actor, [])
+    # When all 50 join it through modify
+    event = with_body(substitute(load_event("modify-group"), {GROUP_PH: group_id}), {"agent_ids": agent_ids})
+    status, body = invoke(event, actor)
+    # Then the new list is stored (a valid request is never a 500, contract §2.3)
+    assert (status, body.get("agent_ids")) == (200, agent_ids), body
+    assert groups_logic.retrieve_group(actor, group_id).agent_ids == agent_ids
+
+
+def test_modify_group_with_empty_object_changes_nothing(actor: Actor):
+    # Given a group
+    group_id = make_group(actor, [])
+    before = groups_logic.retrieve_group(actor, group_id).model_dump()
+    # When the body is `{}` (contract X-13)
+    event = with_body(substitute(load_event("modify-group"), {GROUP_PH: group_id}), {})
+    status, body = invoke(event, actor)
+    # Then 200 and the group is unchanged
+    assert status == 200
+    assert body == before
+
+
+def test_modify_group_without_body_is_422(actor: Actor):
+    # Given a group, and letta-client's `groups.modify(id)`, which sends no body at all
+    group_id = make_group(actor, [])
+    event = with_body(substitute(load_event("modify-group"), {GROUP_PH: group_id}), None)
+    # When it is invoked
+    status, body = invoke(event, actor)
+    # Then exactly 0.7.7's 422 body
+    assert status == 422
+    assert body == {"detail": [{"type": "missing", "loc": ["body"], "msg": "Field required", "input": None}]}
+
+
+def test_modify_group_pattern_change_is_400(actor: Actor):
+    # Given a round robin group
+    manager = make_agent(actor, "scooby")
+    group_id = make_group(actor, [])
+    # When the update tries to turn it into a supervisor group (contract MA-2)
+    event = with_body(
+        substitute(load_event("modify-group"), {GROUP_PH: group_id}),
+        {"manager_config": {"manager_type": "supervisor", "manager_agent_id": manager}},
+    )
+    status, body = invoke(event, actor)
+    # Then 400 with the contract's text
+    assert status == 400
+    assert body == {"detail": "Cannot change group pattern after creation"}
+
+
+def test_modify_unknown_group_is_404(actor: Actor):
+    # When the placeholder group does not exist (contract X-12)
+    status, body = invoke(load_event("modify-group"), actor)
+    # Then 404, not 500
+    assert status == 404
+    assert body == {"detail": f"Group not found with id={GROUP_PH}"}
+
+
+def test_delete_group_twice(actor: Actor):
+    # Given a group with a participant
+    fred = make_agent(actor, "fred")
+    group_id = make_group(actor, [fred])
+    event = substitute(load_event("delete-group"), {GROUP_PH: group_id})
+    # When it is deleted
+    status, body = invoke(event, actor)
+    # Then the contract's JSON message comes back, the count drops, and the agent stays
+    assert status == 200
+    assert body == {"message": f"Group id={group_id} successfully deleted"}
+    assert groups_logic.count_groups(actor) == 0
+    assert agents_logic.retrieve_agent(actor, fred).id == fred
+    # And a second delete is 404 naming the acting user (contract X-9)
+    status, body = invoke(event, actor)
+    assert status == 404
+    assert body == {"detail": f"Group id={group_id} not found for user_id={actor.user_id}."}
+    assert groups_logic.count_groups(actor) == 0
+
+
+def test_list_agent_groups(actor: Actor):
+    # Given fred in a round robin group and as a worker of a supervisor group, and managing another
+    fred, velma, scooby = make_agent(actor, "fred"), make_agent(actor, "velma"), make_agent(actor, "scooby")
+    rr = make_group(actor, [fred, velma])
+    sup = make_group(actor, [fred], manager_config=SupervisorManager(manager_agent_id=scooby))
+    make_group(actor, [velma], manager_config=SupervisorManager(manager_agent_id=fred))
+    event = substitute(load_event("list-agent-groups"), {AGENT_PH: fred})
+    # When the event (manager_type=round_robin) is invoked
+    status, body = invoke(event, actor)
+    # Then only fred's round robin group comes back
+    assert status == 200
+    assert [g["id"] for g in body] == [rr]
+    # And without the filter, both groups fred participates in (not the one he manages)
+    status, body = invoke(with_query(event, {}), actor)
+    assert status == 200
+    assert sorted(g["id"] for g in body) == sorted([rr, sup])
+
+
+def test_list_agent_groups_of_unknown_agent_is_404(actor: Actor):
+    # When the placeholder agent does not exist
+    status, body = invoke(load_event("list-agent-groups"), actor)
+    # Then 404 naming it
+    assert status == 404
+    assert AGENT_PH in body["detail"] and "not found" in body["detail"]
+
+
+def test_list_agent_groups_unknown_manager_type_matches_nothing(actor: Actor):
+    # Given fred in a round robin group
+    fred = make_agent(actor, "fred")
+    make_group(actor, [fred])
+    event = with_query(substitute(load_event("list-agent-groups"), {AGENT_PH: fred}), {"manager_type": "bogus"})
+    # When the filter is not a manager type (contract §4.12 types it as a plain string, as 0.7.7 did)
+    status, body = invoke(event, actor)
+    # Then it is accepted and matches no group
+    assert (status, body) == (200, [])
+
+
+# --- agents -------------------------------------------------------------------------------------
+
+
+def test_create_agent(actor: Actor):
+    # When the create-agent event is invoked
+    status, body = invoke(load_event("create-agent"), actor)
+    # Then an AgentState comes back with the requested name, tags and persona block
+    assert status == 200
+    assert body["id"].startswith("agent-")
+    assert body["name"] == "fred"
+    assert body["tags"] == ["mystery-inc"]
+    assert body["organization_id"] == actor.organization_id
+    assert body["llm_config"]["handle"] == "letta/offline"
+    assert [(b["label"], b["value"]) for b in body["memory"]["blocks"]] == [("persona", "I am Fred, the leader of Mystery Inc.")]
+    assert body["multi_agent_group"] is None
+    # And it is stored
+    assert agents_logic.retrieve_agent(actor, body["id"]).name == "fred"
+
+
+def test_create_agent_with_invalid_memory_block_is_422(actor: Actor):
+    # When a memory block has no label
+    event = with_body(load_event("create-agent"), {"name": "fred", "memory_blocks": [{"value": "x"}]})
+    status, body = invoke(event, actor)
+    # Then 422 points into the list item
+    assert status == 422
+    assert_fastapi_422(body, ["body", "memory_blocks", 0, "label"], "missing")
+
+
+def test_list_agents_filters_by_tag(actor: Actor):
+    # Given a tagged and an untagged agent
+    fred = make_agent(actor, "fred", tags=["mystery-inc"])
+    make_agent(actor, "velma")
+    # When the list-agents event (tags=mystery-inc, limit=10) is invoked
+    status, body = invoke(load_event("list-agents"), actor)
+    # Then only the tagged agent comes back
+    assert status == 200
+    assert [a["id"] for a in body] == [fred]
+
+
+def test_list_agents_in_creation_order(actor: Actor):
+    # Given three agents
+    created = [make_agent(actor, n) for n in ("fred", "velma", "daphne")]
+    # When listed with no filter
+    status, body = invoke(with_query(load_event("list-agents"), {}), actor)
+    # Then all three, oldest first
+    assert status == 200
+    assert [a["id"] for a in body] == created
+
+
+def test_retrieve_agent(actor: Actor):
+    fred = make_agent(actor, "fred")
+    # When the retrieve-agent event names fred
+    status, body = invoke(substitute(load_event("retrieve-agent"), {AGENT_PH: fred}), actor)
+    # Then his state comes back
+    assert status == 200
+    assert body["id"] == fred and body["name"] == "fred"
+
+
+def test_retrieve_unknown_agent_is_404(actor: Actor):
+    status, body = invoke(load_event("retrieve-agent"), actor)
+    assert status == 404
+    assert AGENT_PH in body["detail"] and "not found" in body["detail"]
+
+
+def test_modify_agent(actor: Actor):
+    fred = make_agent(actor, "fred")
+    # When the modify-agent event is invoked for fred
+    status, body = invoke(substitute(load_event("modify-agent"), {AGENT_PH: fred}), actor)
+    # Then the description and tags change, the name stays
+    assert status == 200
+    assert body["description"] == "Leader of Mystery Inc."
+    assert body["tags"] == ["mystery-inc", "leader"]
+    assert body["name"] == "fred"
+    assert agents_logic.retrieve_agent(actor, fred).tags == ["mystery-inc", "leader"]
+
+
+def test_modify_agent_with_empty_name_is_422(actor: Actor):
+    fred = make_agent(actor, "fred")
+    event = with_body(substitute(load_event("modify-agent"), {AGENT_PH: fred}), {"name": ""})
+    # When the name is empty
+    status, body = invoke(event, actor)
+    # Then 422 at body.name, and the agent keeps its name
+    assert status == 422
+    assert_fastapi_422(body, ["body", "name"], "string_too_short")
+    assert agents_logic.retrieve_agent(actor, fred).name == "fred"
+
+
+def test_modify_unknown_agent_is_404(actor: Actor):
+    status, body = invoke(load_event("modify-agent"), actor)
+    assert status == 404
+    assert AGENT_PH in body["detail"]
+
+
+def test_delete_agent(actor: Actor):
+    fred = make_agent(actor, "fred")
+    event = substitute(load_event("delete-agent"), {AGENT_PH: fred})
+    # When the delete-agent event is invoked
+    status, body = invoke(event, actor)
+    # Then it is deleted, and a second delete is 404
+    assert status == 200
+    assert fred in body["message"]
+    status, body = invoke(substitute(load_event("retrieve-agent"), {AGENT_PH: fred}), actor)
+    assert status == 404
+    status, body = invoke(event, actor)
+    assert status == 404
+
+
+def test_delete_agent_that_manages_a_supervisor_group_is_409(actor: Actor):
+    # Given scooby managing a supervisor group (contract §9: non-cascading types block the delete)
+    scooby = make_agent(actor, "scooby")
+    group_id = make_group(actor, [], manager_config=SupervisorManager(manager_agent_id=scooby))
+    # When scooby is deleted
+    status, body = invoke(substitute(load_event("delete-agent"), {AGENT_PH: scooby}), actor)
+    # Then 409, and both the agent and the group remain
+    assert status == 409
+    assert group_id in body["detail"]
+    assert agents_logic.retrieve_agent(actor, scooby).multi_agent_group.id == group_id  # type: ignore[union-attr]
+    assert groups_logic.count_groups(actor) == 1
+
+
+def test_delete_sleeptime_manager_takes_its_group_along(actor: Actor):
+    # Given an agent created with enable_sleeptime (it manages an implicit sleeptime group)
+    main = make_agent(actor, "main", enable_sleeptime=True)
+    group = agents_logic.retrieve_agent(actor, main).multi_agent_group
+    assert group is not None and group.manager_type == "sleeptime"
+    # When the main agent is deleted
+    status, _ = invoke(substitute(load_event("delete-agent"), {AGENT_PH: main}), actor)
+    # Then its group and the sleeptime agent are gone too (contract SL-7)
+    assert status == 200
+    status, _ = invoke(substitute(load_event("retrieve-group"), {GROUP_PH: group.id}), actor)
+    assert status == 404
+    status, _ = invoke(substitute(load_event("retrieve-agent"), {AGENT_PH: group.agent_ids[0]}), actor)
+    assert status == 404
+    assert groups_logic.count_groups(actor) == 0
+
+
+# --- blocks -------------------------------------------------------------------------------------
+
+
+def test_create_block(actor: Actor):
+    status, body = invoke(load_event("create-block"), actor)
+    # Then the block comes back with an id and the values sent
+    assert status == 200
+    assert body["id"].startswith("block-")
+    assert (body["label"], body["value"], body["limit"]) == ("human", "The user is a fan of mysteries.", 5000)
+    assert blocks_logic.retrieve_block(actor, body["id"]).value == body["value"]
+
+
+def test_create_block_without_label_is_422(actor: Actor):
+    status, body = invoke(with_body(load_event("create-block"), {"value": "x"}), actor)
+    assert status == 422
+    assert_fastapi_422(body, ["body", "label"], "missing")
+
+
+def test_list_blocks_filters_by_label(actor: Actor):
+    # Given a human block and a persona block
+    human = make_block(actor, "human")
+    make_block(actor, "persona")
+    # When the list-blocks event (label=human) is invoked
+    status, body = invoke(load_event("list-blocks"), actor)
+    # Then only the human block comes back
+    assert status == 200
+    assert [b["id"] for b in body] == [human]
+
+
+def test_retrieve_block(actor: Actor):
+    block = make_block(actor)
+    status, body = invoke(substitute(load_event("retrieve-block"), {BLOCK_PH: block}), actor)
+    assert status == 200
+    assert body["id"] == block and body["label"] == "human"
+
+
+def test_retrieve_unknown_block_is_404(actor: Actor):
+    status, body = invoke(load_event("retrieve-block"), actor)
+    assert status == 404
+    assert body == {"detail": f"Block not found with id={BLOCK_PH}"}
+
+
+def test_modify_block(actor: Actor):
+    block = make_block(actor)
+    # When the modify-block event is invoked
+    status, body = invoke(substitute(load_event("modify-block"), {BLOCK_PH: block}), actor)
+    # Then the value changes and the label stays
+    assert status == 200
+    assert body["value"] == "The user is a fan of mysteries and Scooby Snacks."
+    assert body["label"] == "human"
+    assert blocks_logic.retrieve_block(actor, block).value == body["value"]
+
+
+def test_modify_block_rejects_bad_limit(actor: Actor):
+    block = make_block(actor)
+    event = with_body(substitute(load_event("modify-block"), {BLOCK_PH: block}), {"limit": 0})
+    status, body = invoke(event, actor)
+    assert status == 422
+    assert_fastapi_422(body, ["body", "limit"], "greater_than_equal")
+
+
+def test_modify_unknown_block_is_404(actor: Actor):
+    status, body = invoke(load_event("modify-block"), actor)
+    assert status == 404
+    assert body == {"detail": f"Block not found with id={BLOCK_PH}"}
+
+
+def test_delete_block_twice(actor: Actor):
+    block = make_block(actor)
+    event = substitute(load_event("delete-block"), {BLOCK_PH: block})
+    # When the block is deleted
+    status, body = invoke(event, actor)
+    # Then the deleted block is returned, and a second delete is 404
+    assert status == 200
+    assert body["id"] == block
+    status, body = invoke(event, actor)
+    assert status == 404
+    assert body == {"detail": f"Block not found with id={block}"}
+
+
+# --- identity -----------------------------------------------------------------------------------
+
+
+def test_user_id_header_outside_the_callers_organization_is_403(actor: Actor):
+    # Given an authenticated caller whose request names an unknown user (contract X-31)
+    event = copy.deepcopy(load_event("count-groups"))
+    event["headers"]["user_id"] = f"user-{uuid.uuid4()}"
+    # When it is invoked
+    status, body = invoke(event, actor)
+    # Then 403 with a detail message
+    assert status == 403
+    assert isinstance(body["detail"], str) and body["detail"]
+
+
+def test_modify_group_replacing_every_participant_at_the_limit(crowd: tuple[Actor, list[str]]):
+    # Given a full group, and as many other agents again (the worst case for one transaction)
+    actor, agent_ids = crowd
+    others = [make_agent(actor, f"other{i}") for i in range(MAX_GROUP_AGENTS)]
+    group_id = make_group(actor, agent_ids)
+    # When every participant is replaced at once
+    event = with_body(substitute(load_event("modify-group"), {GROUP_PH: group_id}), {"agent_ids": others})
+    status, body = invoke(event, actor)
+    # Then the swap is stored whole
+    assert (status, body.get("agent_ids")) == (200, others), body
+
+
+def test_create_group_above_the_participant_limit_is_422(crowd: tuple[Actor, list[str]]):
+    # Given one agent id more than a group may hold
+    actor, agent_ids = crowd
+    # When the group is created
+    status, body = invoke(with_body(load_event("create-group"), {"agent_ids": [*agent_ids, agent_ids[0]], "description": "too big"}), actor)
+    # Then the request is refused as invalid, naming the field
+    assert status == 422
+    assert body["detail"][0]["loc"][:2] == ["body", "agent_ids"]

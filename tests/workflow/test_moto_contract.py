@@ -1,0 +1,61 @@
+"""The local runner relies on a moto internal; these tests fail loudly when moto changes it."""
+
+from __future__ import annotations
+
+import inspect
+import json
+import shutil
+import subprocess
+from importlib.metadata import version
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_moto_is_the_pinned_version():
+    # Given the pin in pyproject.toml
+    pinned = next(line for line in (ROOT / "pyproject.toml").read_text().splitlines() if "moto[" in line)
+    # Then the installed moto is exactly that version
+    assert f"=={version('moto')}" in pinned
+
+
+def test_simple_lambda_backend_invoke_has_the_signature_we_patch():
+    # Given moto's simple Lambda backend
+    import moto.awslambda_simple.models as simple
+
+    from lettagroups_local.workflows import EXPECTED_INVOKE_PARAMS
+
+    # Then its invoke method still takes the parameters our in-process dispatcher expects
+    assert list(inspect.signature(simple.LambdaSimpleBackend.invoke).parameters) == EXPECTED_INVOKE_PARAMS
+
+
+@pytest.mark.skipif(
+    shutil.which("npx") is None or not (ROOT / "node_modules" / ".bin" / "asl-validator").exists(),
+    reason="asl-validator (npm) not installed",
+)
+def test_every_state_machine_definition_passes_asl_validator():
+    # Given every ASL file of the project
+    definitions = sorted((ROOT / "statemachines").glob("*.asl.json"))
+    assert definitions
+    for path in definitions:
+        # When asl-validator checks it
+        result = subprocess.run(
+            [str(ROOT / "node_modules" / ".bin" / "asl-validator"), "--json-path", str(path)],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        # Then it is valid
+        assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_definitions_use_jsonpath_only():
+    # Given every ASL file: moto's interpreter (and so `make run`) cannot execute JSONata or variables
+    for path in (ROOT / "statemachines").glob("*.asl.json"):
+        text = path.read_text()
+        definition = json.loads(text)
+        # Then none opts into JSONata or uses Assign
+        assert definition.get("QueryLanguage", "JSONPath") == "JSONPath"
+        assert '"Assign"' not in text and "JSONata" not in text
