@@ -107,9 +107,9 @@ def deploy(endpoint_url: str) -> dict[str, str]:
         definition = (ROOT / props["DefinitionUri"]).read_text(encoding="utf-8")
         for key, value in (props.get("DefinitionSubstitutions") or {}).items():
             definition = definition.replace("${" + key + "}", _resolve(value, fn_arns))
-        arn = sfn.create_state_machine(
-            name=name, definition=definition, roleArn=role_arn, type=props.get("Type", "STANDARD")
-        )["stateMachineArn"]
+        arn = sfn.create_state_machine(name=name, definition=definition, roleArn=role_arn, type=props.get("Type", "STANDARD"))[
+            "stateMachineArn"
+        ]
         arns[name] = arn
     return arns
 
@@ -121,7 +121,7 @@ def _resolve(value: Any, fn_arns: dict[str, str]) -> str:
         logical = target.split(".")[0] if isinstance(target, str) else target[0]
         return fn_arns[logical]
     if isinstance(value, dict) and "Ref" in value:
-        return fn_arns.get(value["Ref"], value["Ref"])
+        return str(fn_arns.get(value["Ref"], value["Ref"]))
     return str(value)
 
 

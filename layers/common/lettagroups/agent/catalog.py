@@ -162,3 +162,12 @@ def tool_object(name: str, organization_id: str) -> dict[str, Any]:
         "json_schema": schema,
         "return_char_limit": 6000,
     }
+
+
+def supervisor_tool_rules() -> list[dict[str, Any]]:
+    """Per-request tool rules of a supervisor (contract §8.2): broadcast first, then only send_message, which ends."""
+    return [
+        {"tool_name": BROADCAST_TOOL, "type": "run_first"},
+        {"tool_name": BROADCAST_TOOL, "type": "constrain_child_tools", "children": ["send_message"]},
+        {"tool_name": "send_message", "type": "exit_loop"},
+    ]

@@ -45,3 +45,17 @@ def render_memory(blocks: list[dict[str, Any]]) -> str:
         )
         for b in blocks
     )
+
+
+def compose_system_prompt(system: str, blocks: list[dict[str, Any]], appendix: str | None = None) -> str:
+    """The system message of one agent step: the agent's prompt, per-request additions (never persisted,
+    e.g. group-chat instructions) and the rendered memory blocks (omitted when the agent has none)."""
+    parts = [system.strip()]
+    if appendix:
+        parts.append(appendix.strip())
+    memory = render_memory(blocks)
+    if memory:
+        parts.append(
+            f"<memory_blocks>\nThe following memory blocks are currently in your core memory:\n{memory}\n</memory_blocks>"
+        )
+    return "\n\n".join(p for p in parts if p)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any, Optional
 
 from . import keys
@@ -9,6 +10,8 @@ from .items import ConditionFailed, delete_action, get, put_action, replace_acti
 from .table import Expr, batch_get, key, query_all
 
 __all__ = ["ConditionFailed"]
+
+TRANSACTION_MAX = 100
 
 
 def agent_key_item(org_id: str, agent: dict[str, Any]) -> dict[str, Any]:
@@ -71,16 +74,29 @@ def replace_agent(org_id: str, agent: dict[str, Any], expected_version: int) -> 
     transact([replace_action(agent_key_item(org_id, agent), expected_version)])
 
 
-def replace_block(org_id: str, block: dict[str, Any], expected_version: int) -> None:
-    transact([replace_action(block_key_item(org_id, block), expected_version)])
+def _with_agents(org_id: str, agents: Sequence[tuple[dict[str, Any], int]], final: dict[str, Any]) -> None:
+    """Versioned agent replacements, then `final`; one transaction unless there are more than 99 agents."""
+    actions = [replace_action(agent_key_item(org_id, a), v) for a, v in agents]
+    while len(actions) >= TRANSACTION_MAX:
+        transact(actions[: TRANSACTION_MAX - 1])
+        actions = actions[TRANSACTION_MAX - 1 :]
+    transact([*actions, final])
+
+
+def replace_block(
+    org_id: str, block: dict[str, Any], expected_version: int, agents: Sequence[tuple[dict[str, Any], int]] = ()
+) -> None:
+    """Replace a block, and (relabelling) the agents whose label map must follow it."""
+    _with_agents(org_id, agents, replace_action(block_key_item(org_id, block), expected_version))
 
 
 def create_block(org_id: str, block: dict[str, Any]) -> None:
     transact([put_action(block_key_item(org_id, {**block, "version": 0}))])
 
 
-def delete_block(org_id: str, block_id: str) -> None:
-    transact([delete_action(keys.org_pk(org_id), keys.block_sk(block_id), must_exist=True)])
+def delete_block(org_id: str, block_id: str, agents: Sequence[tuple[dict[str, Any], int]] = ()) -> None:
+    """Delete a block, and replace the agents it is detached from."""
+    _with_agents(org_id, agents, delete_action(keys.org_pk(org_id), keys.block_sk(block_id), must_exist=True))
 
 
 def _list(org_id: str, prefix: str, after: Optional[str], before: Optional[str], limit: Optional[int]) -> list[dict[str, Any]]:

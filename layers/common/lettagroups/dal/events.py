@@ -61,7 +61,9 @@ def append(org_id: str, run_id: str, frames: list[str], once_key: Optional[str] 
         expr = Expr()
         counter = expr.name("last_seq")
         condition = f"attribute_exists({expr.name('SK')}) AND ("
-        condition += f"{counter} = {expr.value(last)}" if last else f"attribute_not_exists({counter}) OR {counter} = {expr.value(0)}"
+        condition += (
+            f"{counter} = {expr.value(last)}" if last else f"attribute_not_exists({counter}) OR {counter} = {expr.value(0)}"
+        )
         condition += ")"
         update = f"SET {counter} = {expr.value(last + len(frames))}"
         if once_key:
@@ -80,7 +82,14 @@ def append(org_id: str, run_id: str, frames: list[str], once_key: Optional[str] 
         expires = int(time.time()) + EVENT_TTL_SECONDS
         seqs = list(range(last + 1, last + len(frames) + 1))
         for seq, frame in zip(seqs, frames, strict=True):
-            item = {"PK": keys.run_pk(org_id, run_id), "SK": keys.event_sk(seq), "entity": "event", "seq": seq, "data": frame, "expires_at": expires}
+            item = {
+                "PK": keys.run_pk(org_id, run_id),
+                "SK": keys.event_sk(seq),
+                "entity": "event",
+                "seq": seq,
+                "data": frame,
+                "expires_at": expires,
+            }
             actions.append({"Put": {"TableName": table_name(), "Item": serialize(item)}})
         try:
             client().transact_write_items(TransactItems=actions)

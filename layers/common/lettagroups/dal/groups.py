@@ -25,6 +25,8 @@ GROUP_FIELDS = (
     "max_message_buffer_length",
     "min_message_buffer_length",
     "project_id",
+    # Internal (not in the API's Group): where a voice agent's trimmed context starts.
+    "context_after_message_id",
 )
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from typing import Any, Optional
 
 from botocore.exceptions import ClientError
@@ -47,9 +48,9 @@ def get_run(org_id: str, run_id: str) -> Optional[dict[str, Any]]:
     return {k: v for k, v in run.items() if k not in {"PK", "SK", "GSI1PK", "GSI1SK", "entity"}}
 
 
-def create_run(org_id: str, run: dict[str, Any], extra_items: list[dict[str, Any]] = ()) -> None:  # type: ignore[assignment]
-    """The run record and anything written with it (the input messages), all or nothing."""
-    transact([put_action(run_item(org_id, run)), *[put_action(i) for i in extra_items]])
+def create_run(org_id: str, run: dict[str, Any], extra_actions: Sequence[dict[str, Any]] = ()) -> None:
+    """The run record and the transaction actions written with it (the input messages), all or nothing."""
+    transact([put_action(run_item(org_id, run)), *extra_actions])
 
 
 def update_run(org_id: str, run_id: str, fields: dict[str, Any], *, unless_terminal: bool = True) -> bool:
@@ -93,13 +94,21 @@ def acquire_group_lock(org_id: str, group_id: str, run_id: str) -> None:
     """One run at a time per group (contract §7.6a). A lease, so a crashed run cannot lock a group forever."""
     now = int(time.time())
     expr = Expr()
-    item = {"PK": keys.org_pk(org_id), "SK": keys.lock_sk(group_id), "entity": "lock", "run_id": run_id, "lease_until": now + LOCK_LEASE_SECONDS}
+    item = {
+        "PK": keys.org_pk(org_id),
+        "SK": keys.lock_sk(group_id),
+        "entity": "lock",
+        "run_id": run_id,
+        "lease_until": now + LOCK_LEASE_SECONDS,
+    }
     condition = f"attribute_not_exists({expr.name('SK')}) OR {expr.name('lease_until')} < {expr.value(now)} OR {expr.name('run_id')} = {expr.value(run_id)}"
     try:
         client().put_item(TableName=table_name(), Item=serialize(item), ConditionExpression=condition, **expr.params())
     except ClientError as exc:
         if error_code(exc) == "ConditionalCheckFailedException":
-            current = client().get_item(TableName=table_name(), Key=key(keys.org_pk(org_id), keys.lock_sk(group_id)), ConsistentRead=True)
+            current = client().get_item(
+                TableName=table_name(), Key=key(keys.org_pk(org_id), keys.lock_sk(group_id)), ConsistentRead=True
+            )
             holder = deserialize(current["Item"]).get("run_id", "") if current.get("Item") else ""
             raise GroupBusy(holder) from exc
         raise_if_unavailable(exc)

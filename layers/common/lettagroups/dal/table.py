@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 
-from ..errors import StorageUnavailableError
+from ..errors import PayloadTooLargeError, StorageUnavailableError
 from ..settings import get_settings
 
 if TYPE_CHECKING:
@@ -135,9 +135,11 @@ def error_code(exc: BaseException) -> str:
 
 
 def raise_if_unavailable(exc: BaseException) -> None:
-    """Throttling and service faults become 503; everything else propagates."""
+    """Throttling and service faults become 503, an item over DynamoDB's 400 KB becomes 413; everything else propagates."""
     if error_code(exc) in RETRYABLE_CODES:
         raise StorageUnavailableError() from exc
+    if error_code(exc) == "ValidationException" and "exceeded the maximum allowed size" in str(exc):
+        raise PayloadTooLargeError("The object is too large to store") from exc
     from botocore.exceptions import ConnectionError as BotoConnectionError
     from botocore.exceptions import ReadTimeoutError
 

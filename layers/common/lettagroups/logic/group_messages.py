@@ -5,11 +5,10 @@ from __future__ import annotations
 import json
 import os
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any, Optional
 
 from ..dal import agents as agents_dal
-from ..dal import groups as groups_dal
 from ..dal import messages as messages_dal
 from ..dal import runs as runs_dal
 from ..errors import BadRequestError, ConflictError, DomainError, GatewayTimeoutError, NotFoundError
@@ -37,7 +36,9 @@ def _check_inputs(messages: list[MessageCreate]) -> None:
             raise BadRequestError(f"Invalid message role: {message.role}")
         content = message.content
         first = content if isinstance(content, str) else (content[0] if content else None)
-        text = first if isinstance(first, str) else getattr(first, "text", None) if getattr(first, "type", None) == "text" else None
+        text = (
+            first if isinstance(first, str) else getattr(first, "text", None) if getattr(first, "type", None) == "text" else None
+        )
         if not text:
             raise BadRequestError("Message content is empty or invalid")
 
@@ -61,7 +62,7 @@ def check_runnable(actor: Actor, group: dict[str, Any], request: LettaRequest) -
 def _input_record(actor: Actor, group_id: str, run_id: str, message: MessageCreate) -> StoredMessage:
     content = message.content
     text = content if isinstance(content, str) else str(getattr(content[0], "text", ""))
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     packed = presentation.pack_user(text, now) if message.role == "user" else presentation.pack_system_alert(text, now)
     return StoredMessage(
         id=new_id("message"),
@@ -79,7 +80,9 @@ def _input_record(actor: Actor, group_id: str, run_id: str, message: MessageCrea
     )
 
 
-def start_run(actor: Actor, group_id: str, request: LettaRequest, *, callback_url: Optional[str] = None, stream_tokens: bool = False) -> dict[str, Any]:
+def start_run(
+    actor: Actor, group_id: str, request: LettaRequest, *, callback_url: Optional[str] = None, stream_tokens: bool = False
+) -> dict[str, Any]:
     """Checks, lock, the run record with its inputs, then the execution. Returns the run record."""
     group = load_group(actor, group_id)
     check_runnable(actor, group, request)
@@ -89,7 +92,7 @@ def start_run(actor: Actor, group_id: str, request: LettaRequest, *, callback_ur
         runs_dal.acquire_group_lock(org, group_id, run_id)
     except runs_dal.GroupBusy as exc:
         raise ConflictError(f"Group {group_id} is already running a conversation") from exc
-    now = datetime.now(timezone.utc).isoformat()
+    now = datetime.now(UTC).isoformat()
     inputs = [_input_record(actor, group_id, run_id, m) for m in request.messages]
     run: dict[str, Any] = {
         "id": run_id,
@@ -137,7 +140,11 @@ def wait_for_run(actor: Actor, run_id: str, timeout: float) -> dict[str, Any]:
         if time.monotonic() >= deadline:
             arn = run.get("execution_arn")
             if arn and starter.execution_status(arn) in ("FAILED", "TIMED_OUT", "ABORTED"):
-                runs_dal.update_run(actor.organization_id, run_id, {"status": "failed", "error": "the workflow execution failed", "error_status": 500})
+                runs_dal.update_run(
+                    actor.organization_id,
+                    run_id,
+                    {"status": "failed", "error": "the workflow execution failed", "error_status": 500},
+                )
                 continue
             raise GatewayTimeoutError(f"Run {run_id} is still running; follow it with GET /v1/runs/{run_id}")
         time.sleep(delay)
@@ -226,7 +233,9 @@ def _presentable_type(message: StoredMessage) -> str | None:
         return "user_message"
     if message.role == "system":
         return "system_message"
-    if message.role == "assistant" and any((c.get("function") or {}).get("name") == "send_message" for c in message.tool_calls or []):
+    if message.role == "assistant" and any(
+        (c.get("function") or {}).get("name") == "send_message" for c in message.tool_calls or []
+    ):
         return "assistant_message"
     return None
 
@@ -237,6 +246,7 @@ def modify_message(actor: Actor, group_id: str, message_id: str, request: Messag
     message = messages_dal.get_message(org, group_id, message_id)
     if message is None:
         raise NotFoundError(f"No message found with id '{message_id}'")
+    kind: str
     if request.message_type is not None:
         kind = request.message_type
     elif request.reasoning is not None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from ..dal import agents as agents_dal
@@ -19,7 +19,7 @@ PRIOR_MESSAGES_LIMIT = 50
 
 
 def _now() -> str:
-    return datetime.now(timezone.utc).isoformat()
+    return datetime.now(UTC).isoformat()
 
 
 def after_main_turn(ctx: RunContext, group: dict[str, Any], state: dict[str, Any]) -> list[str]:
@@ -72,7 +72,9 @@ def _sleeptime_pass(ctx: RunContext, group: dict[str, Any]) -> list[str]:
         if not trigger:
             return []
         return [
-            _start_background(ctx, current, agent_id, prev=prev, first_id=message_ids[0] if message_ids else None, mode="sleeptime")
+            _start_background(
+                ctx, current, agent_id, prev=prev, first_id=message_ids[0] if message_ids else None, mode="sleeptime"
+            )
             for agent_id in current["agent_ids"]
         ]
     return []
@@ -91,7 +93,16 @@ def _voice_pass(ctx: RunContext, group: dict[str, Any]) -> list[str]:
     ]
 
 
-def _start_background(ctx: RunContext, group: dict[str, Any], agent_id: str, *, prev: str | None, first_id: str | None, mode: str, evicted_until: str | None = None) -> str:
+def _start_background(
+    ctx: RunContext,
+    group: dict[str, Any],
+    agent_id: str,
+    *,
+    prev: str | None,
+    first_id: str | None,
+    mode: str,
+    evicted_until: str | None = None,
+) -> str:
     run_id = new_id("run")
     now = _now()
     runs_dal.create_run(
@@ -180,8 +191,12 @@ def background_pass(state: dict[str, Any]) -> dict[str, Any]:
             )
         else:
             text = "Here is the latest conversation to process into memory:\n" + "\n".join(lines)
-        message = agent_steps.build_input(ctx, role="user", text=text, recipient_id=agent_id, sender_id=state.get("main_agent_id"))
-        outcome = agent_steps.agent_step(ctx, agent_id, inputs=[message], step_key="background", share_replies=False)
+        message = agent_steps.build_input(
+            ctx, role="user", text=text, recipient_id=agent_id, sender_id=state.get("main_agent_id")
+        )
+        outcome = agent_steps.agent_step(
+            ctx, agent_id, inputs=[message], step_key="background", share_replies=False, stream=False
+        )
         usage = outcome.usage.model_dump(exclude={"steps_messages", "run_ids", "message_type"})
         runs_dal.update_run(
             ctx.org_id,
@@ -191,7 +206,12 @@ def background_pass(state: dict[str, Any]) -> dict[str, Any]:
                 "completed_at": _now(),
                 "updated_at": _now(),
                 "usage": outcome.usage.model_dump(),
-                "metadata": {"job_type": "background_agent_send_message_async", "agent_id": agent_id, "group_id": ctx.group_id, "result": usage},
+                "metadata": {
+                    "job_type": "background_agent_send_message_async",
+                    "agent_id": agent_id,
+                    "group_id": ctx.group_id,
+                    "result": usage,
+                },
             },
         )
         return {**state, "status": "completed"}
@@ -204,7 +224,12 @@ def background_pass(state: dict[str, Any]) -> dict[str, Any]:
                 "status": "failed",
                 "completed_at": _now(),
                 "updated_at": _now(),
-                "metadata": {"job_type": "background_agent_send_message_async", "agent_id": agent_id, "group_id": ctx.group_id, "error": str(exc)},
+                "metadata": {
+                    "job_type": "background_agent_send_message_async",
+                    "agent_id": agent_id,
+                    "group_id": ctx.group_id,
+                    "error": str(exc),
+                },
             },
         )
         return {**state, "status": "failed"}
@@ -216,7 +241,11 @@ def _transcript(ctx: RunContext, state: dict[str, Any]) -> list[str]:
     if state.get("mode") == "voice":
         messages = agent_steps.agent_history(ctx, main or "", until=None)
     else:
-        prior = agent_steps.messages_between(ctx, after=state.get("prev"), before=state.get("first_id"), limit=PRIOR_MESSAGES_LIMIT)
+        prior = agent_steps.messages_between(
+            ctx, after=state.get("prev"), before=state.get("first_id"), limit=PRIOR_MESSAGES_LIMIT
+        )
         messages = prior + agent_steps.run_messages(parent)
-    relevant = [m for m in messages if m.agent_id in (None, main) or (m.role in ("user", "system") and m.recipient_id in (None, main))]
+    relevant = [
+        m for m in messages if m.agent_id in (None, main) or (m.role in ("user", "system") and m.recipient_id in (None, main))
+    ]
     return [line for line in (transcript_line(m) for m in relevant) if line]

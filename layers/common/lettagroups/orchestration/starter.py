@@ -17,7 +17,9 @@ def _client() -> Any:
 
     endpoint = os.environ.get("STEPFUNCTIONS_ENDPOINT_URL") or None
     region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1"
-    return boto3.client("stepfunctions", region_name=region, endpoint_url=endpoint, config=Config(connect_timeout=2, read_timeout=10))
+    return boto3.client(
+        "stepfunctions", region_name=region, endpoint_url=endpoint, config=Config(connect_timeout=2, read_timeout=10)
+    )
 
 
 def start_run(run_id: str, state: dict[str, Any]) -> str:

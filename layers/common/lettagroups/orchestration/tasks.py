@@ -9,27 +9,26 @@ counters only); messages stay in DynamoDB.
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
-from typing import Any, Callable
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
 
-from ..agent.catalog import BROADCAST_TOOL
+from ..agent.catalog import BROADCAST_TOOL, supervisor_tool_rules
 from ..dal import agents as agents_dal
+from ..dal import events as events_dal
 from ..dal import groups as groups_dal
 from ..dal import runs as runs_dal
 from ..models.messages import LettaUsageStatistics
 from ..observability import logger
+from ..streaming import frames
 from . import agent_steps, sleeptime
 from .context import MAX_TURNS_CAP, RunContext, StepFailedError
 
-SUPERVISOR_RULES = [
-    {"tool_name": BROADCAST_TOOL, "type": "run_first"},
-    {"tool_name": BROADCAST_TOOL, "type": "constrain_child_tools", "children": ["send_message"]},
-    {"tool_name": "send_message", "type": "exit_loop"},
-]
+SUPERVISOR_RULES = supervisor_tool_rules()
 
 
 def _now() -> str:
-    return datetime.now(timezone.utc).isoformat()
+    return datetime.now(UTC).isoformat()
 
 
 def _group(ctx: RunContext) -> dict[str, Any]:
@@ -45,7 +44,14 @@ def prepare(state: dict[str, Any], **_: Any) -> dict[str, Any]:
     runs_dal.update_run(ctx.org_id, ctx.run_id, {"status": "running", "updated_at": _now()})
     n = len(group["agent_ids"])
     max_turns = min(group.get("max_turns") or n, MAX_TURNS_CAP)
-    state = {**state, "manager_type": group["manager_type"], "turn": 0, "max_turns": max_turns, "done": max_turns <= 0, "prev": None}
+    state = {
+        **state,
+        "manager_type": group["manager_type"],
+        "turn": 0,
+        "max_turns": max_turns,
+        "done": max_turns <= 0,
+        "prev": None,
+    }
     if group["manager_type"] == "dynamic":
         agent_steps.prepare_dynamic_manager(ctx, group)
     return state
@@ -105,7 +111,7 @@ def dynamic_speak(state: dict[str, Any], **_: Any) -> dict[str, Any]:
     outcome = agent_steps.agent_step(ctx, speaker, inputs=[], step_key=f"t{state['turn']:03d}-speaker", share_replies=True)
     turn = state["turn"] + 1
     token = group.get("termination_token")
-    terminated = bool(token) and any(token in text for text in outcome.assistant_texts)
+    terminated = bool(token) and any(str(token) in text for text in outcome.assistant_texts)
     done = terminated or turn >= state["max_turns"]
     return {**state, "turn": turn, "prev": index, "done": done, **({"stop_reason": "termination_token"} if terminated else {})}
 
@@ -142,7 +148,9 @@ def worker_step(state: dict[str, Any], worker_id: str, index: int, **_: Any) -> 
     delivery = agent_steps.build_input(
         ctx, role="system", text=text, recipient_id=worker_id, sender_id=supervisor_id, name=supervisor["name"]
     )
-    outcome = agent_steps.agent_step(ctx, worker_id, inputs=[delivery], step_key=f"worker-{index:03d}-{worker_id}", share_replies=False)
+    outcome = agent_steps.agent_step(
+        ctx, worker_id, inputs=[delivery], step_key=f"worker-{index:03d}-{worker_id}", share_replies=False, stream=False
+    )
     if outcome.assistant_texts:
         result = f"{worker_id} said: '" + "\n".join(outcome.assistant_texts) + "'"
     else:
@@ -183,7 +191,10 @@ def main_agent_turn(state: dict[str, Any], **_: Any) -> dict[str, Any]:
     """sleeptime / voice_sleeptime: the main agent answers; background work happens in finalize."""
     ctx = RunContext.from_state(state)
     group = _group(ctx)
-    agent_steps.agent_step(ctx, group["manager_agent_id"], inputs=[], step_key="main", share_replies=False)
+    history_after = agent_steps.context_cut(ctx) if group["manager_type"] == "voice_sleeptime" else None
+    agent_steps.agent_step(
+        ctx, group["manager_agent_id"], inputs=[], step_key="main", share_replies=False, history_after=history_after
+    )
     return state
 
 
@@ -243,6 +254,7 @@ def finalize(state: dict[str, Any], **_: Any) -> dict[str, Any]:
             "metadata": metadata,
         },
     )
+    events_dal.append(ctx.org_id, ctx.run_id, [frames.usage_frame(usage), frames.DONE], once_key="final")
     runs_dal.release_group_lock(ctx.org_id, ctx.group_id, ctx.run_id)
     return {**state, "done": True, "status": "completed"}
 
@@ -285,6 +297,8 @@ def fail(state: dict[str, Any], error: dict[str, Any], **_: Any) -> dict[str, An
             "response_message_ids": sorted(i for r in records for i in r.get("output_message_ids") or []),
         },
     )
+    code = "rate_limit_exceeded" if "RateLimited" in detail else "context_window_exceeded" if "ContextWindow" in detail else None
+    events_dal.append(ctx.org_id, ctx.run_id, [frames.error_frame(detail, code), frames.DONE], once_key="final")
     runs_dal.release_group_lock(ctx.org_id, ctx.group_id, ctx.run_id)
     return {**state, "done": True, "status": "failed"}
 
@@ -315,5 +329,3 @@ def dispatch(event: dict[str, Any]) -> dict[str, Any]:
         raise StepFailedError(f"unknown action {action!r}")
     kwargs = {k: v for k, v in event.items() if k not in {"action", "run"}}
     return ACTIONS[action](event["run"], **kwargs)
-
-

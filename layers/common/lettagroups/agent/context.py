@@ -1,0 +1,180 @@
+"""What one agent sees of a conversation (contract §7.2), as model messages, trimmed to its context window.
+
+Visibility for agent A, per stored message:
+- inputs (role user/system) whose `recipient_id` is None or A: as stored (already packed, §7.3);
+- A's own assistant and tool messages: in full (reasoning, tool calls, tool returns);
+- another agent's `shared` assistant reply: a system message in the system_alert envelope holding what it said
+  through send_message, named after the speaker;
+- nothing else (other agents' reasoning and tool traffic, inputs addressed to other agents).
+
+Trimming keeps the newest history that fits. An assistant message and the tool results answering it are one
+unit, so a window never starts with an orphaned tool result. Tokens are estimated at ~4 characters per token.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any, Literal, Optional
+
+from ..dal import messages as messages_dal
+from ..logic.presentation import pack_system_alert, send_message_texts, unpack_message
+from ..models.stored import StoredMessage
+from .providers.base import estimate_tokens
+
+INNER_THOUGHTS = "inner_thoughts"
+HISTORY_SCAN_LIMIT = 2000  # stored messages read per step at most, whatever the window
+MESSAGE_OVERHEAD_TOKENS = 4
+
+Visibility = Literal["input", "own", "peer"]
+
+
+def visibility(message: StoredMessage, agent_id: str) -> Optional[Visibility]:
+    if message.role in ("user", "system"):
+        return "input" if message.recipient_id in (None, agent_id) else None
+    if message.agent_id == agent_id:
+        return "own"
+    if message.role == "assistant" and message.shared:
+        return "peer"
+    return None
+
+
+def _reasoning_text(message: StoredMessage) -> str:
+    parts = [str(p.get("text") or "") for p in message.content if p.get("type") == "text"]
+    parts += [str(p.get("reasoning") or "") for p in message.content if p.get("type") == "reasoning"]
+    return "\n".join(p for p in parts if p)
+
+
+def to_chat(message: StoredMessage, agent_id: str, *, inner_thoughts_in_kwargs: bool = False) -> list[dict[str, Any]]:
+    """The model messages (OpenAI chat format) one stored message contributes to `agent_id`'s context."""
+    seen = visibility(message, agent_id)
+    if seen is None:
+        return []
+    if seen == "input":
+        chat: dict[str, Any] = {"role": message.role, "content": message.text()}
+        if message.name:
+            chat["name"] = message.name
+        return [chat]
+    if seen == "peer":
+        return [
+            {"role": "system", "content": pack_system_alert(text, message.created_at), "name": message.name}
+            for text in send_message_texts(message)
+        ]
+    if message.role == "tool":
+        return [{"role": "tool", "tool_call_id": message.tool_call_id, "content": message.text(), "name": message.name}]
+    reasoning = _reasoning_text(message)
+    calls = []
+    for call in message.tool_calls or []:
+        function = dict(call.get("function") or {})
+        if inner_thoughts_in_kwargs and reasoning:
+            # Letta's convention: the model wrote its thoughts as the first argument, so show them back that way.
+            try:
+                args = json.loads(function.get("arguments") or "{}")
+                function["arguments"] = json.dumps({INNER_THOUGHTS: reasoning, **args}, ensure_ascii=False)
+            except ValueError:
+                pass
+        calls.append({"id": call.get("id"), "type": "function", "function": function})
+    chat = {"role": "assistant", "content": None if (inner_thoughts_in_kwargs and calls) else (reasoning or None)}
+    if calls:
+        chat["tool_calls"] = calls
+    elif chat["content"] is None:
+        return []
+    return [chat]
+
+
+def tokens_of(messages: list[dict[str, Any]]) -> int:
+    return sum(estimate_tokens(m) + MESSAGE_OVERHEAD_TOKENS for m in messages)
+
+
+@dataclass
+class HistoryUnit:
+    messages: list[dict[str, Any]]
+    tokens: int
+
+
+def load_history(
+    org_id: str,
+    conversation_id: str,
+    agent_id: str,
+    *,
+    budget_tokens: int,
+    after: Optional[str] = None,
+    inner_thoughts_in_kwargs: bool = False,
+    scan_limit: int = HISTORY_SCAN_LIMIT,
+) -> list[HistoryUnit]:
+    """The newest visible history (oldest first) whose units fit in `budget_tokens`."""
+    units: list[HistoryUnit] = []
+    pending_tools: list[dict[str, Any]] = []  # tool results met (newest first) before their assistant message
+    used = 0
+    stream: Iterator[StoredMessage] = messages_dal.iter_messages(
+        org_id, conversation_id, after=after, descending=True, page_size=100
+    )
+    for scanned, message in enumerate(stream):
+        if scanned >= scan_limit:
+            break
+        chats = to_chat(message, agent_id, inner_thoughts_in_kwargs=inner_thoughts_in_kwargs)
+        if not chats:
+            continue
+        if chats[0]["role"] == "tool":
+            pending_tools = chats + pending_tools
+            continue
+        if chats[0]["role"] == "assistant" and chats[0].get("tool_calls"):
+            unit_messages = chats + pending_tools
+        else:
+            unit_messages = chats
+        pending_tools = []
+        unit = HistoryUnit(unit_messages, tokens_of(unit_messages))
+        if used + unit.tokens > budget_tokens:
+            break
+        units.append(unit)
+        used += unit.tokens
+    units.reverse()
+    return units
+
+
+def sanitize(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Pair every tool call with its result, right after the calling message; drop what cannot be paired.
+
+    Model APIs refuse a tool result without its call and a call without its result. A result may sit apart from
+    its call (a paused step resumed with the result as input), so results are moved next to their calls.
+    """
+    results: dict[str, dict[str, Any]] = {}
+    for message in messages:
+        if message.get("role") == "tool" and message.get("tool_call_id"):
+            results.setdefault(str(message["tool_call_id"]), message)
+    out: list[dict[str, Any]] = []
+    used: set[str] = set()
+    for message in messages:
+        role = message.get("role")
+        if role == "tool":
+            continue
+        if role == "assistant" and message.get("tool_calls"):
+            paired = [c for c in message["tool_calls"] if str(c.get("id")) in results and str(c.get("id")) not in used]
+            if paired:
+                out.append({**message, "tool_calls": paired})
+                for call in paired:
+                    used.add(str(call.get("id")))
+                    out.append(results[str(call.get("id"))])
+            elif message.get("content"):
+                out.append({k: v for k, v in message.items() if k != "tool_calls"})
+            continue
+        out.append(message)
+    return out
+
+
+def search_lines(org_id: str, conversation_id: str, agent_id: str, query: str, *, scan_limit: int = 1000) -> list[str]:
+    """Lines of the agent's visible history containing `query` (case-insensitive), newest first."""
+    needle = query.lower()
+    lines: list[str] = []
+    for scanned, message in enumerate(messages_dal.iter_messages(org_id, conversation_id, descending=True, page_size=100)):
+        if scanned >= scan_limit:
+            break
+        seen = visibility(message, agent_id)
+        if seen is None or message.role == "tool":
+            continue
+        texts = [unpack_message(message.text())] if seen == "input" else send_message_texts(message)
+        who = message.name or message.role
+        stamp = message.created_at.strftime("%Y-%m-%d %H:%M:%S")
+        lines += [f"{stamp} {who}: {t}" for t in texts if t and needle in t.lower()]
+    return lines

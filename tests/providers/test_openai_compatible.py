@@ -1,0 +1,200 @@
+"""The OpenAI-compatible provider against a real local HTTP server (see conftest.py)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from lettagroups.agent.providers.base import ChatRequest, ProviderDelta
+from lettagroups.agent.providers.errors import (
+    ContextWindowExceededError,
+    ModelAuthError,
+    ModelServerError,
+    ModelTimeoutError,
+    RateLimitedError,
+)
+from lettagroups.agent.providers.openai_compatible import OpenAICompatibleProvider
+
+SEND = {
+    "name": "send_message",
+    "description": "Send.",
+    "parameters": {"type": "object", "properties": {"message": {"type": "string"}}, "required": ["message"]},
+}
+
+
+def request(**fields: Any) -> ChatRequest:
+    data: dict[str, Any] = {
+        "model": "gpt-test",
+        "system": "You are fred.",
+        "messages": [
+            {"role": "user", "content": "hi", "name": "Ann Lee"},
+            {"role": "system", "content": "alert", "name": "velma"},
+        ],
+        "tools": [SEND],
+        "tool_choice": "required",
+        "max_tokens": 64,
+        "temperature": 0.2,
+        "timeout_s": 5,
+    }
+    data.update(fields)
+    return ChatRequest(**data)
+
+
+def provider(server: Any, **kw: Any) -> OpenAICompatibleProvider:
+    return OpenAICompatibleProvider({"model": "gpt-test", "model_endpoint_type": "openai", "model_endpoint": server.url}, **kw)
+
+
+def test_tool_call_answer_and_request_shape(fake_openai):
+    # Given a server answering with a tool call
+    fake_openai.script.append(fake_openai.tool_call_answer("send_message", {"message": "hello"}, content="thinking"))
+    # When the provider is called with an API key
+    response = provider(fake_openai, api_key="sk-test").complete(request(tool_choice={"name": "send_message"}))
+    # Then the answer is parsed
+    assert response.text == "thinking" and response.finish_reason == "tool_calls"
+    assert [(c.id, c.name, json.loads(c.arguments)) for c in response.tool_calls] == [
+        ("call_abc", "send_message", {"message": "hello"})
+    ]
+    assert (response.usage.prompt_tokens, response.usage.completion_tokens) == (120, 12)
+    # And the request was OpenAI's shape: system first, invalid names dropped, tools wrapped, one tool call at a time
+    sent = fake_openai.requests[0]
+    body = sent["body"]
+    assert sent["path"] == "/v1/chat/completions" and sent["headers"]["Authorization"] == "Bearer sk-test"
+    assert body["messages"] == [
+        {"role": "system", "content": "You are fred."},
+        {"role": "user", "content": "hi"},
+        {"role": "system", "content": "alert", "name": "velma"},
+    ]
+    assert body["tools"] == [{"type": "function", "function": SEND}]
+    assert body["tool_choice"] == {"type": "function", "function": {"name": "send_message"}}
+    assert body["parallel_tool_calls"] is False and body["max_tokens"] == 64 and "stream" not in body
+
+
+def test_no_key_means_no_authorization_header(fake_openai, monkeypatch):
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    provider(fake_openai).complete(request())
+    assert "Authorization" not in fake_openai.requests[0]["headers"]
+
+
+def test_base_url_from_the_environment(fake_openai, monkeypatch):
+    monkeypatch.setenv("OPENAI_BASE_URL", fake_openai.url)
+    OpenAICompatibleProvider({"model": "gpt-test", "model_endpoint_type": "openai"}).complete(request())
+    assert len(fake_openai.requests) == 1
+
+
+def test_streaming_deltas_and_final_answer(fake_openai):
+    # Given a server streaming content, a fragmented tool call and a final usage chunk
+    def chunk(delta: dict[str, Any], finish: str | None = None) -> dict[str, Any]:
+        return {"object": "chat.completion.chunk", "choices": [{"index": 0, "delta": delta, "finish_reason": finish}]}
+
+    fake_openai.script.append(
+        {
+            "sse": [
+                chunk({"role": "assistant", "content": "Let me "}),
+                chunk({"content": "answer."}),
+                chunk(
+                    {
+                        "tool_calls": [
+                            {
+                                "index": 0,
+                                "id": "call_s",
+                                "type": "function",
+                                "function": {"name": "send_message", "arguments": ""},
+                            }
+                        ]
+                    }
+                ),
+                chunk({"tool_calls": [{"index": 0, "function": {"arguments": '{"mess'}}]}),
+                chunk({"tool_calls": [{"index": 0, "function": {"arguments": 'age": "hey"}'}}]}),
+                chunk({}, "tool_calls"),
+                {"object": "chat.completion.chunk", "choices": [], "usage": {"prompt_tokens": 50, "completion_tokens": 7}},
+            ]
+        }
+    )
+    deltas: list[ProviderDelta] = []
+    # When the provider streams
+    response = provider(fake_openai).complete(request(), deltas.append)
+    # Then every delta was reported as it came, and the final answer is assembled
+    assert [d.text for d in deltas if d.kind == "text"] == ["Let me ", "answer."]
+    assert "".join(d.arguments for d in deltas if d.kind == "tool_call") == '{"message": "hey"}'
+    assert response.text == "Let me answer." and response.finish_reason == "tool_calls"
+    assert [(c.id, c.name, c.arguments) for c in response.tool_calls] == [("call_s", "send_message", '{"message": "hey"}')]
+    assert response.usage.total_tokens == 57
+    body = fake_openai.requests[0]["body"]
+    assert body["stream"] is True and body["stream_options"] == {"include_usage": True}
+
+
+@pytest.mark.parametrize(
+    ("status", "payload", "error", "retryable"),
+    [
+        (429, {"error": {"message": "slow down", "type": "rate_limit"}}, RateLimitedError, True),
+        (500, {"error": {"message": "oops"}}, ModelServerError, True),
+        (503, {"error": "unavailable"}, ModelServerError, True),
+        (400, {"error": {"message": "too many tokens", "code": "context_length_exceeded"}}, ContextWindowExceededError, False),
+        (401, {"error": {"message": "bad key"}}, ModelAuthError, False),
+    ],
+)
+def test_http_errors_map_to_typed_errors(fake_openai, status, payload, error, retryable):
+    fake_openai.script.append({"status": status, "json": payload, "headers": {"Retry-After": "3"}})
+    with pytest.raises(error) as raised:
+        provider(fake_openai).complete(request())
+    assert raised.value.retryable is retryable and raised.value.status == status
+    if status == 429:
+        assert raised.value.retry_after == 3.0
+
+
+def test_errors_while_streaming_are_typed_too(fake_openai):
+    fake_openai.script.append({"status": 429, "json": {"error": {"message": "slow"}}})
+    with pytest.raises(RateLimitedError):
+        provider(fake_openai).complete(request(), lambda d: None)
+
+
+def test_a_slow_server_is_a_timeout(fake_openai):
+    fake_openai.script.append({"sleep": 1.0, **fake_openai.tool_call_answer("send_message", {"message": "late"})})
+    with pytest.raises(ModelTimeoutError) as raised:
+        provider(fake_openai).complete(request(timeout_s=0.2))
+    assert raised.value.retryable
+
+
+def test_an_unreachable_endpoint_is_a_retryable_server_error():
+    from lettagroups_local.emulation import free_port
+
+    dead = OpenAICompatibleProvider(
+        {"model": "m", "model_endpoint_type": "openai", "model_endpoint": f"http://127.0.0.1:{free_port()}/v1"}
+    )
+    with pytest.raises(ModelServerError) as raised:
+        dead.complete(request(timeout_s=2))
+    assert raised.value.retryable
+
+
+def test_an_agent_step_through_the_openai_provider(fake_openai, actor, monkeypatch):
+    # Given an agent configured for an OpenAI-compatible endpoint (inner thoughts travel as an argument)
+    from lettagroups.agent.step import build_input_message, run_step
+    from lettagroups.ids import new_id
+    from lettagroups.logic.agents import create_agent
+    from lettagroups.logic.presentation import to_letta_messages
+    from lettagroups.models.agents import CreateAgent, LLMConfig
+
+    monkeypatch.delenv("LETTA_MODEL_MODE", raising=False)
+    llm = LLMConfig(model="gpt-test", model_endpoint_type="openai", model_endpoint=fake_openai.url, context_window=8000)
+    agent = create_agent(actor, CreateAgent(name="fred", memory_blocks=[], llm_config=llm))
+    fake_openai.script.append(
+        fake_openai.tool_call_answer("send_message", {"inner_thoughts": "Greet back.", "message": "Hi from fred"})
+    )
+    group = new_id("group")
+    inputs = [build_input_message(actor.organization_id, group, role="user", text="hello", group_id=group)]
+    # When it steps
+    result = run_step(actor.organization_id, agent.id, group, group, new_id("run"), inputs)
+    # Then the model was offered tools whose first required argument is inner_thoughts
+    tool = fake_openai.requests[0]["body"]["tools"][0]["function"]
+    assert tool["parameters"]["required"][0] == "inner_thoughts"
+    assert fake_openai.requests[0]["body"]["tool_choice"] == "required"
+    # And the thoughts became reasoning, the message the reply, with the provider's usage
+    listed = to_letta_messages(result.outputs)
+    assert [(m.message_type, getattr(m, "reasoning", None) or getattr(m, "content", None)) for m in listed] == [
+        ("reasoning_message", "Greet back."),
+        ("assistant_message", "Hi from fred"),
+    ]
+    assert "inner_thoughts" not in result.outputs[0].tool_calls[0]["function"]["arguments"]  # type: ignore[index]
+    assert result.usage.total_tokens == 132

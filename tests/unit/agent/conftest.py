@@ -1,0 +1,74 @@
+"""Fixtures for agent-runtime tests: agents created through the real agent logic, a conversation id per test,
+and a provider wrapper that records every model request."""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable
+from typing import Any, Optional
+
+import pytest
+
+
+class RecordingProvider:
+    """Wraps a provider and keeps a copy of every request it was given."""
+
+    def __init__(self, inner: Any) -> None:
+        self.inner = inner
+        self.name = inner.name
+        self.inner_thoughts_in_kwargs = inner.inner_thoughts_in_kwargs
+        self.supports_token_streaming = inner.supports_token_streaming
+        self.requests: list[Any] = []
+        self.responses: list[Any] = []
+
+    def complete(self, request: Any, on_delta: Any = None) -> Any:
+        self.requests.append(copy.deepcopy(request))
+        response = self.inner.complete(request, on_delta)
+        self.responses.append(response)
+        return response
+
+
+@pytest.fixture
+def recording() -> Callable[[Optional[dict[str, Any]]], RecordingProvider]:
+    from lettagroups.agent.providers.offline import OfflineProvider
+
+    def make(llm_config: Optional[dict[str, Any]] = None) -> RecordingProvider:
+        return RecordingProvider(OfflineProvider(llm_config or {"model": "letta-offline", "model_endpoint_type": "offline"}))
+
+    return make
+
+
+@pytest.fixture
+def make_agent(actor: Any) -> Callable[..., dict[str, Any]]:
+    """Create an agent (offline model by default) and return its stored record."""
+    from lettagroups.dal import agents as agents_dal
+    from lettagroups.logic.agents import create_agent
+    from lettagroups.models.agents import CreateAgent
+    from lettagroups.models.blocks import CreateBlock
+
+    def make(
+        name: str = "fred",
+        persona: Optional[str] = "I am Fred, a cheerful mechanic. I love old engines.",
+        human: Optional[str] = "",
+        block_ids: Optional[list[str]] = None,
+        **fields: Any,
+    ) -> dict[str, Any]:
+        blocks = []
+        if persona is not None:
+            blocks.append(CreateBlock(label="persona", value=persona))
+        if human is not None:
+            blocks.append(CreateBlock(label="human", value=human))
+        state = create_agent(actor, CreateAgent(name=name, memory_blocks=blocks, block_ids=block_ids, **fields))
+        record = agents_dal.get_agent(actor.organization_id, state.id)
+        assert record is not None
+        return record
+
+    return make
+
+
+@pytest.fixture
+def conversation() -> dict[str, str]:
+    from lettagroups.ids import new_id
+
+    group_id = new_id("group")
+    return {"conversation_id": group_id, "group_id": group_id, "run_id": new_id("run")}
