@@ -21,7 +21,9 @@ def list_run_messages(
     order: Annotated[Literal["asc", "desc"], Query()] = "asc",
     role: Annotated[Optional[Literal["user", "system", "assistant", "tool"]], Query()] = None,
 ) -> Response[Any]:
-    return json_response(runs.list_run_messages(current_actor(app), run_id, before=before, after=after, limit=limit, order=order, role=role))
+    return json_response(
+        runs.list_run_messages(current_actor(app), run_id, before=before, after=after, limit=limit, order=order, role=role)
+    )
 
 
 lambda_handler = make_handler(app)

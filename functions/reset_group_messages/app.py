@@ -5,7 +5,6 @@ from typing import Any
 from aws_lambda_powertools.event_handler import Response
 
 from lettagroups.api.app import create_app, current_actor, json_response, make_handler, ok
-
 from lettagroups.logic import group_messages
 
 app = create_app()

@@ -17,8 +17,8 @@ from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
 from lettagroups.api.app import INTERNAL_ERROR
-from lettagroups.api.validation import validation_detail
 from lettagroups.api.stream_auth import actor_for_stream
+from lettagroups.api.validation import validation_detail
 from lettagroups.errors import DomainError
 from lettagroups.logic import group_messages, runs
 from lettagroups.models.messages import LettaStreamingRequest
@@ -50,7 +50,9 @@ async def send_group_message_stream(request: Request) -> Response:
         actor = await asyncio.to_thread(actor_for_stream, dict(request.headers))
         body = await _json_body(request)
         if body is None:
-            return JSONResponse({"detail": [{"type": "missing", "loc": ["body"], "msg": "Field required", "input": None}]}, status_code=422)
+            return JSONResponse(
+                {"detail": [{"type": "missing", "loc": ["body"], "msg": "Field required", "input": None}]}, status_code=422
+            )
         payload = LettaStreamingRequest.model_validate(body)
         run = await asyncio.to_thread(
             group_messages.start_run, actor, request.path_params["group_id"], payload, stream_tokens=payload.stream_tokens
@@ -58,10 +60,14 @@ async def send_group_message_stream(request: Request) -> Response:
     except ValueError as exc:
         if isinstance(exc, ValidationError):
             return _error(exc)
-        return JSONResponse({"detail": [{"type": "json_invalid", "loc": ["body"], "msg": "JSON decode error", "input": None}]}, status_code=422)
+        return JSONResponse(
+            {"detail": [{"type": "json_invalid", "loc": ["body"], "msg": "JSON decode error", "input": None}]}, status_code=422
+        )
     except Exception as exc:  # noqa: BLE001 - mapped to the contract's JSON errors
         return _error(exc)
-    return StreamingResponse(tail(actor.organization_id, run["id"]), media_type=SSE_TYPE, headers={**SSE_HEADERS, "X-Run-Id": run["id"]})
+    return StreamingResponse(
+        tail(actor.organization_id, run["id"]), media_type=SSE_TYPE, headers={**SSE_HEADERS, "X-Run-Id": run["id"]}
+    )
 
 
 async def stream_run(request: Request) -> Response:
@@ -80,7 +86,19 @@ async def stream_run(request: Request) -> Response:
             raise ValueError("starting_after must not be negative")
         run = await asyncio.to_thread(runs.load_run, actor, request.path_params["run_id"])
     except ValueError:
-        return JSONResponse({"detail": [{"type": "int_parsing", "loc": ["query", "starting_after"], "msg": "Input should be a non-negative integer", "input": None}]}, status_code=422)
+        return JSONResponse(
+            {
+                "detail": [
+                    {
+                        "type": "int_parsing",
+                        "loc": ["query", "starting_after"],
+                        "msg": "Input should be a non-negative integer",
+                        "input": None,
+                    }
+                ]
+            },
+            status_code=422,
+        )
     except Exception as exc:  # noqa: BLE001
         return _error(exc)
     return StreamingResponse(tail(actor.organization_id, run["id"], starting_after), media_type=SSE_TYPE, headers=SSE_HEADERS)

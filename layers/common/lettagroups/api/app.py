@@ -18,7 +18,6 @@ from .identity import actor_from_event
 
 JSON = "application/json"
 INTERNAL_ERROR = {"detail": "An internal server error occurred"}
-MAX_JSON_DEPTH = 64
 
 
 def to_jsonable(value: Any) -> Any:
@@ -53,19 +52,49 @@ def _validation_detail(errors: Any) -> list[dict[str, Any]]:
     return detail
 
 
-def _depth(value: Any, limit: int) -> int:
-    stack = [(value, 1)]
-    deepest = 0
+# DynamoDB nests documents at most 32 levels and stores numbers of at most 38 digits within
+# 1E-130..9.99E+125; a body that breaks these limits can never be stored, so it is refused up front.
+MAX_JSON_DEPTH = 32
+MAX_INT = 10**38
+MAX_NUMBER_MAGNITUDE = 1e126
+MIN_NUMBER_MAGNITUDE = 1e-130
+
+
+def _invalid_json(msg: str, loc: tuple[Any, ...] = (), value: Any = None, kind: str = "json_invalid") -> Response:
+    return error_response(422, [{"type": kind, "loc": ["body", *loc], "msg": msg, "input": value}])
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not valid JSON")
+
+
+def _storable_number(value: Any) -> bool:
+    if isinstance(value, bool):
+        return True
+    if isinstance(value, int):
+        return abs(value) < MAX_INT
+    if isinstance(value, float):
+        return value == 0 or MIN_NUMBER_MAGNITUDE <= abs(value) < MAX_NUMBER_MAGNITUDE
+    return True
+
+
+def _check_body_shape(value: Any) -> Response | None:
+    """One walk over the parsed body: nesting depth, empty object keys, numbers that storage cannot hold."""
+    stack: list[tuple[Any, tuple[Any, ...]]] = [(value, ())]
     while stack:
-        node, depth = stack.pop()
-        deepest = max(deepest, depth)
-        if deepest > limit:
-            return deepest
+        node, loc = stack.pop()
+        if len(loc) >= MAX_JSON_DEPTH:
+            return _invalid_json("JSON nested too deeply")
         if isinstance(node, dict):
-            stack.extend((v, depth + 1) for v in node.values())
+            for k, v in node.items():
+                if k == "":
+                    return _invalid_json("Object keys must not be empty", loc, node, "value_error")
+                stack.append((v, (*loc, k)))
         elif isinstance(node, list):
-            stack.extend((v, depth + 1) for v in node)
-    return deepest
+            stack.extend((v, (*loc, i)) for i, v in enumerate(node))
+        elif not _storable_number(node):
+            return _invalid_json("Number is out of the supported range", loc, node, "value_error")
+    return None
 
 
 def create_app() -> APIGatewayHttpResolver:
@@ -110,11 +139,19 @@ def _precheck(event: dict[str, Any]) -> Response | None:
     if len(body.encode("utf-8", "surrogatepass")) > get_settings().max_body_bytes:
         raise PayloadTooLargeError(f"Request body exceeds {get_settings().max_body_bytes} bytes")
     try:
-        parsed = json.loads(body)
-    except (ValueError, RecursionError):
-        return error_response(422, [{"type": "json_invalid", "loc": ["body"], "msg": "JSON decode error", "input": None}])
-    if _depth(parsed, MAX_JSON_DEPTH) > MAX_JSON_DEPTH:
-        return error_response(422, [{"type": "json_invalid", "loc": ["body"], "msg": "JSON nested too deeply", "input": None}])
+        parsed = json.loads(body, parse_constant=_reject_constant)
+    except RecursionError:
+        return _invalid_json("JSON nested too deeply")
+    except ValueError:
+        return _invalid_json("JSON decode error")
+    problem = _check_body_shape(parsed)
+    if problem is not None:
+        return problem
+    if parsed is not None and not isinstance(parsed, dict):
+        # Every body of this API is an object; say so with the value itself (as FastAPI does).
+        return _invalid_json(
+            "Input should be a valid dictionary or object to extract fields from", value=parsed, kind="model_attributes_type"
+        )
     # The body is JSON whatever the client called it; the resolver only parses declared JSON.
     headers = event.setdefault("headers", {})
     for name in [h for h in headers if h.lower() == "content-type"]:

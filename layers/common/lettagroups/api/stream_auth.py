@@ -3,7 +3,7 @@ front of it, so this function resolves the caller from the request headers itsel
 
 from __future__ import annotations
 
-from typing import Mapping
+from collections.abc import Mapping
 
 from ..models.identity import Actor
 from .identity import actor_from_event

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 
 def validation_detail(errors: Iterable[Any], prefix: tuple[str, ...] = ()) -> list[dict[str, Any]]:

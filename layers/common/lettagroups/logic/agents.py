@@ -14,7 +14,7 @@ from ..errors import BadRequestError, ConflictError, NotFoundError
 from ..ids import new_id
 from ..models.agents import AgentDeleted, AgentState, CreateAgent, UpdateAgent
 from ..models.blocks import CreateBlock
-from ..models.groups import GroupCreate, SleeptimeManager, VoiceSleeptimeManager
+from ..models.groups import GroupCreate, SleeptimeManager, VoiceSleeptimeManager, is_storable_id
 from ..models.identity import Actor
 from . import groups as groups_logic
 from .blocks import new_block_record, to_block
@@ -54,7 +54,7 @@ def _now() -> str:
 
 
 def load_agent(actor: Actor, agent_id: str) -> dict[str, Any]:
-    record = agents_dal.get_agent(actor.organization_id, agent_id)
+    record = agents_dal.get_agent(actor.organization_id, agent_id) if is_storable_id(agent_id) else None
     if record is None:
         raise agent_not_found(agent_id)
     return record
@@ -110,7 +110,7 @@ def _attach_existing_blocks(org: str, block_ids: list[str], labels: dict[str, st
     return attached
 
 
-def _agent_record(actor: Actor, request: CreateAgent, name: str) -> dict[str, Any]:
+def _agent_record(actor: Actor, request: CreateAgent, name: str, project_id: Optional[str] = None) -> dict[str, Any]:
     llm = request.llm_config or llm_config_from_handle(request.model, request.context_window_limit)
     embedding = request.embedding_config or embedding_config_from_handle(request.embedding)
     tools = catalog.default_tools(request.agent_type, request.include_base_tools, bool(request.enable_sleeptime))
@@ -135,7 +135,7 @@ def _agent_record(actor: Actor, request: CreateAgent, name: str) -> dict[str, An
         "description": request.description,
         "metadata": request.metadata,
         "tags": list(request.tags or []),
-        "project_id": request.project_id or request.project,
+        "project_id": request.project_id or project_id or request.project,
         "identity_ids": list(request.identity_ids or []),
         "message_buffer_autoclear": request.message_buffer_autoclear,
         "enable_sleeptime": request.enable_sleeptime,
@@ -149,12 +149,13 @@ def _agent_record(actor: Actor, request: CreateAgent, name: str) -> dict[str, An
     }
 
 
-def create_agent(actor: Actor, request: CreateAgent) -> AgentState:
+def create_agent(actor: Actor, request: CreateAgent, project_id: Optional[str] = None) -> AgentState:
+    """Create an agent; `project_id` is the `X-Project` header (the body's `project_id` wins, then the header)."""
     org = actor.organization_id
     if request.agent_type == "voice_convo_agent" and not request.enable_sleeptime:
         raise BadRequestError("A voice_convo_agent requires enable_sleeptime=True")
     name = request.name or f"agent-{secrets.token_hex(3)}"
-    record = _agent_record(actor, request, name)
+    record = _agent_record(actor, request, name, project_id)
     labels: dict[str, str] = {}
     new_blocks = []
     for block in request.memory_blocks or []:
@@ -168,7 +169,14 @@ def create_agent(actor: Actor, request: CreateAgent) -> AgentState:
     record["block_labels"] = labels
     agents_dal.create_agent(org, record, new_blocks)
     if request.enable_sleeptime and request.agent_type in ("memgpt_agent", "voice_convo_agent"):
-        _create_sleeptime_group(actor, record)
+        try:
+            _create_sleeptime_group(actor, record)
+        except Exception:
+            # All or nothing: without its sleeptime group the main agent must not exist either.
+            agents_dal.transact_write(org, deleted_agents=[record["id"]])
+            for orphan in new_blocks:
+                agents_dal.delete_block(org, orphan["id"])
+            raise
         record = load_agent(actor, record["id"])
     return to_agent_state(actor, record)
 
@@ -224,6 +232,7 @@ def list_agents(
     *,
     name: Optional[str] = None,
     tags: Optional[list[str]] = None,
+    match_all_tags: bool = False,
     after: Optional[str] = None,
     before: Optional[str] = None,
     limit: Optional[int] = None,
@@ -238,7 +247,11 @@ def list_agents(
     if name is not None:
         records = [r for r in records if r.get("name") == name]
     if tags:
-        records = [r for r in records if set(tags) & set(r.get("tags") or [])]
+        wanted = set(tags)
+        if match_all_tags:
+            records = [r for r in records if wanted <= set(r.get("tags") or [])]
+        else:
+            records = [r for r in records if wanted & set(r.get("tags") or [])]
     if project_id is not None:
         records = [r for r in records if r.get("project_id") == project_id]
     if limit is not None:

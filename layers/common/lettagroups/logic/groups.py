@@ -9,7 +9,7 @@ from ..dal import agents as agents_dal
 from ..dal import groups as groups_dal
 from ..errors import BadRequestError, ConflictError, NotFoundError
 from ..ids import new_id, time_floor_id
-from ..models.groups import Group, GroupCreate, GroupDeleted, GroupUpdate, ManagerType
+from ..models.groups import Group, GroupCreate, GroupDeleted, GroupUpdate, ManagerType, is_storable_id
 from ..models.identity import Actor
 
 SWARM_MESSAGE = "Manager type 'swarm' is not supported yet"
@@ -25,7 +25,7 @@ def to_group(record: dict[str, Any]) -> Group:
 
 
 def load_group(actor: Actor, group_id: str) -> dict[str, Any]:
-    record = groups_dal.get_group(actor.organization_id, group_id)
+    record = groups_dal.get_group(actor.organization_id, group_id) if is_storable_id(group_id) else None
     if record is None:
         raise group_not_found(group_id)
     return record
@@ -64,7 +64,7 @@ def list_groups(
 
 def list_agent_groups(actor: Actor, agent_id: str, manager_type: Optional[str] = None) -> list[Group]:
     org = actor.organization_id
-    if agents_dal.get_agent(org, agent_id) is None:
+    if not is_storable_id(agent_id) or agents_dal.get_agent(org, agent_id) is None:
         raise NotFoundError(f"Agent not found with id={agent_id}")
     group_ids = groups_dal.list_memberships(org, agent_id)
     groups = [g for g in groups_dal.get_groups(org, group_ids) if agent_id in g["agent_ids"]]
@@ -170,7 +170,7 @@ def create_group(actor: Actor, request: GroupCreate, project_id: Optional[str] =
         "agent_ids": list(request.agent_ids),
         "description": request.description,
         "shared_block_ids": list(dict.fromkeys(request.shared_block_ids)),
-        "project_id": project_id,
+        "project_id": project_id or None,
         "manager_agent_id": manager_id,
     }
     if manager_type in ("round_robin", "dynamic"):
@@ -255,7 +255,7 @@ def _modify_once(actor: Actor, group_id: str, request: GroupUpdate, project_id: 
         if group["manager_type"] == "dynamic" and len(set(request.agent_ids)) != len(request.agent_ids):
             raise BadRequestError("Duplicate agent ids found in list")
         group["agent_ids"] = list(request.agent_ids)
-    if project_id is not None:
+    if project_id:
         group["project_id"] = project_id
 
     new_manager = group.get("manager_agent_id")
@@ -292,7 +292,7 @@ def _modify_once(actor: Actor, group_id: str, request: GroupUpdate, project_id: 
 def delete_group(actor: Actor, group_id: str) -> GroupDeleted:
     org = actor.organization_id
     not_found = NotFoundError(f"Group id={group_id} not found for user_id={actor.user_id}.")
-    record = groups_dal.get_group(org, group_id)
+    record = groups_dal.get_group(org, group_id) if is_storable_id(group_id) else None
     if record is None:
         raise not_found
     try:

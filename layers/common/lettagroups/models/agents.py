@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal, Optional
+from typing import Annotated, Any, Literal, Optional
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from .blocks import Block, CreateBlock
-from .groups import Group
+from .groups import ID_MAX, Group
 
 AgentType = Literal["memgpt_agent", "split_thread_agent", "sleeptime_agent", "voice_convo_agent", "voice_sleeptime_agent"]
 NAME_MAX = 500
 SYSTEM_MAX = 100_000
+Id = Annotated[str, Field(min_length=1, max_length=ID_MAX)]
+Tag = Annotated[str, Field(max_length=NAME_MAX)]
 
 
 class LLMConfig(BaseModel):
@@ -77,10 +79,10 @@ class CreateAgent(BaseModel):
     name: Optional[str] = Field(default=None, min_length=1, max_length=NAME_MAX)
     memory_blocks: Optional[list[CreateBlock]] = Field(default=None, max_length=50)
     tools: Optional[list[str]] = Field(default=None, max_length=100)
-    tool_ids: Optional[list[str]] = Field(default=None, max_length=100)
-    block_ids: Optional[list[str]] = Field(default=None, max_length=50)
+    tool_ids: Optional[list[Id]] = Field(default=None, max_length=100)
+    block_ids: Optional[list[Id]] = Field(default=None, max_length=50)
     tool_rules: Optional[list[dict[str, Any]]] = Field(default=None, max_length=100)
-    tags: Optional[list[str]] = Field(default=None, max_length=100)
+    tags: Optional[list[Tag]] = Field(default=None, max_length=100)
     system: Optional[str] = Field(default=None, max_length=SYSTEM_MAX)
     agent_type: AgentType = "memgpt_agent"
     llm_config: Optional[LLMConfig] = None
@@ -96,7 +98,7 @@ class CreateAgent(BaseModel):
     max_tokens: Optional[int] = None
     project_id: Optional[str] = Field(default=None, max_length=500)
     project: Optional[str] = Field(default=None, max_length=500)
-    identity_ids: Optional[list[str]] = None
+    identity_ids: Optional[list[Id]] = Field(default=None, max_length=100)
     message_buffer_autoclear: bool = False
     enable_sleeptime: Optional[bool] = None
 
@@ -105,9 +107,9 @@ class UpdateAgent(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
     name: Optional[str] = Field(default=None, min_length=1, max_length=NAME_MAX)
-    tool_ids: Optional[list[str]] = None
-    block_ids: Optional[list[str]] = Field(default=None, max_length=50)
-    tags: Optional[list[str]] = Field(default=None, max_length=100)
+    tool_ids: Optional[list[Id]] = Field(default=None, max_length=100)
+    block_ids: Optional[list[Id]] = Field(default=None, max_length=50)
+    tags: Optional[list[Tag]] = Field(default=None, max_length=100)
     system: Optional[str] = Field(default=None, max_length=SYSTEM_MAX)
     tool_rules: Optional[list[dict[str, Any]]] = Field(default=None, max_length=100)
     llm_config: Optional[LLMConfig] = None

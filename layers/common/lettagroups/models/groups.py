@@ -23,8 +23,6 @@ class ManagerType(str, Enum):
     swarm = "swarm"
 
 
-
-
 def is_storable_id(value: str) -> bool:
     """Longer ids cannot name anything (storage keys are capped at 1 KB), so they are simply not found."""
     return len(value) <= ID_MAX

@@ -1,0 +1,33 @@
+"""Fixtures for compatibility tests: letta-client 0.1.138 and raw httpx against the real local server.
+
+Every test shares the server's default organization (local open mode), so tests never assume an empty
+organization: they track what they create, compare counts before and after, and clean up behind themselves.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import httpx
+import pytest
+from compat_helpers import Tracker
+from letta_client import Letta
+
+
+@pytest.fixture(scope="session")
+def letta(server_url: str) -> Letta:
+    return Letta(base_url=server_url, timeout=30)
+
+
+@pytest.fixture(scope="session")
+def http(server_url: str) -> Iterator[httpx.Client]:
+    # No redirects: the API must answer every path directly (contract §1).
+    with httpx.Client(base_url=server_url, timeout=30, follow_redirects=False) as client:
+        yield client
+
+
+@pytest.fixture
+def made(letta: Letta) -> Iterator[Tracker]:
+    tracker = Tracker(letta)
+    yield tracker
+    tracker.cleanup()
