@@ -10,8 +10,9 @@ from collections.abc import Iterator
 
 import httpx
 import pytest
-from compat_helpers import Tracker
 from letta_client import Letta
+
+from compat_helpers import Tracker
 
 
 @pytest.fixture(scope="session")

@@ -11,7 +11,6 @@ from collections.abc import Callable
 
 import httpx
 import pytest
-from compat_helpers import Tracker, assert_error, unique
 from letta_client import (
     AgentState,
     Block,
@@ -25,6 +24,8 @@ from letta_client import (
     TerminalToolRule,
 )
 from letta_client.core.api_error import ApiError
+
+from compat_helpers import Tracker, assert_error, unique
 
 pytestmark = pytest.mark.compat
 

@@ -9,8 +9,9 @@ from typing import Any
 
 import httpx
 import pytest
-from compat_helpers import assert_error
 from letta_client import Letta
+
+from compat_helpers import assert_error
 
 pytestmark = pytest.mark.compat
 

@@ -11,7 +11,6 @@ from typing import Any
 
 import httpx
 import pytest
-from compat_helpers import Tracker, assert_error, unique
 from letta_client import (
     CreateBlock,
     DynamicManager,
@@ -27,6 +26,8 @@ from letta_client import (
 )
 from letta_client.core.api_error import ApiError
 from letta_client.errors.unprocessable_entity_error import UnprocessableEntityError
+
+from compat_helpers import Tracker, assert_error, unique
 
 pytestmark = pytest.mark.compat
 
