@@ -800,7 +800,9 @@ def test_create_group_above_the_participant_limit_is_422(crowd: tuple[Actor, lis
     # Given one agent id more than a group may hold
     actor, agent_ids = crowd
     # When the group is created
-    status, body = invoke(with_body(load_event("create-group"), {"agent_ids": [*agent_ids, agent_ids[0]], "description": "too big"}), actor)
+    status, body = invoke(
+        with_body(load_event("create-group"), {"agent_ids": [*agent_ids, agent_ids[0]], "description": "too big"}), actor
+    )
     # Then the request is refused as invalid, naming the field
     assert status == 422
     assert body["detail"][0]["loc"][:2] == ["body", "agent_ids"]

@@ -10,4 +10,3 @@ from lettagroups.models.identity import Actor
 @pytest.fixture
 def run_env(workflows: dict[str, str], actor: Actor) -> Actor:
     return actor
-

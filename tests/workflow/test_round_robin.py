@@ -12,7 +12,9 @@ NAMES = ["fred", "velma", "daphne", "shaggy"]
 
 
 def _send(actor: Actor, group_id: str, text: str):
-    return group_messages.send_message(actor, group_id, LettaRequest.model_validate({"messages": [{"role": "user", "content": text}]}))
+    return group_messages.send_message(
+        actor, group_id, LettaRequest.model_validate({"messages": [{"role": "user", "content": text}]})
+    )
 
 
 def test_round_robin_speakers_follow_agent_ids_order(run_env: Actor):
