@@ -194,6 +194,21 @@ def current_actor(app: APIGatewayHttpResolver) -> Any:
     return actor_from_event(app.current_event.raw_event)
 
 
+# Component schemas of the response models named by `ok()`, for the merged OpenAPI document.
+RESPONSE_SCHEMAS: dict[str, Any] = {}
+
+
 def ok(model: Any) -> dict[int, dict[str, Any]]:
-    """OpenAPI description of a 200 JSON answer; handlers return `Response`, serialised by `json_response`."""
-    return {200: {"description": "Successful Response", "content": {"application/json": {"model": model}}}}
+    """OpenAPI description of a 200 JSON answer; handlers return `Response`, serialised by `json_response`.
+
+    The schema is a `$ref` into components (collected in RESPONSE_SCHEMAS), because handlers
+    return a prepared `Response` that the resolver must not re-validate.
+    """
+    from pydantic import TypeAdapter
+
+    schema = TypeAdapter(model).json_schema(ref_template="#/components/schemas/{model}", mode="serialization")
+    RESPONSE_SCHEMAS.update(schema.pop("$defs", {}))
+    if isinstance(model, type) and issubclass(model, BaseModel):
+        RESPONSE_SCHEMAS[model.__name__] = schema
+        schema = {"$ref": f"#/components/schemas/{model.__name__}"}
+    return {200: {"description": "Successful Response", "content": {"application/json": {"schema": schema}}}}
