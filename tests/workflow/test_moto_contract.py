@@ -59,3 +59,38 @@ def test_definitions_use_jsonpath_only():
         # Then none opts into JSONata or uses Assign
         assert definition.get("QueryLanguage", "JSONPath") == "JSONPath"
         assert '"Assign"' not in text and "JSONata" not in text
+
+
+def test_journaled_transactions_still_roll_back_whole(emulation):
+    # Given the per-item journal that replaces moto's whole-table backup (lettagroups_local.emulation)
+    import uuid
+
+    from botocore.exceptions import ClientError
+
+    from lettagroups.dal.table import client, table_name
+
+    pk = f"TEST#{uuid.uuid4()}"
+    c = client()
+    c.put_item(TableName=table_name(), Item={"PK": {"S": pk}, "SK": {"S": "kept"}, "v": {"N": "1"}})
+    # When a transaction changes one item, adds another, then fails a condition on a third
+    actions = [
+        {"Put": {"TableName": table_name(), "Item": {"PK": {"S": pk}, "SK": {"S": "kept"}, "v": {"N": "2"}}}},
+        {"Put": {"TableName": table_name(), "Item": {"PK": {"S": pk}, "SK": {"S": "new"}}}},
+        {
+            "ConditionCheck": {
+                "TableName": table_name(),
+                "Key": {"PK": {"S": pk}, "SK": {"S": "missing"}},
+                "ConditionExpression": "attribute_exists(PK)",
+            }
+        },
+    ]
+    try:
+        c.transact_write_items(TransactItems=actions)
+        raise AssertionError("the transaction should have been cancelled")
+    except ClientError as exc:
+        assert exc.response["Error"]["Code"] == "TransactionCanceledException"
+    # Then nothing of it remains: the changed item is back, the added one is gone
+    items = c.query(
+        TableName=table_name(), KeyConditionExpression="PK = :p", ExpressionAttributeValues={":p": {"S": pk}}, ConsistentRead=True
+    )["Items"]
+    assert [(i["SK"]["S"], i["v"]["N"]) for i in items] == [("kept", "1")]
