@@ -25,7 +25,7 @@ from lettagroups.models.blocks import CreateBlock
 from lettagroups.models.groups import MAX_GROUP_AGENTS, GroupCreate, SupervisorManager
 from lettagroups.models.identity import Actor
 from lettagroups_local.handlers import LocalContext, load_handler
-from lettagroups_local.template import Route, http_routes
+from lettagroups_local.template import Route, functions, http_routes
 
 # Powertools warns on every invocation that publishes no custom metric; that is expected here.
 pytestmark = pytest.mark.filterwarnings("ignore:No application metrics to publish")
@@ -39,27 +39,23 @@ AGENT_PH = "agent-00000000-0000-4000-8000-00000000000b"
 BLOCK_PH = "block-00000000-0000-4000-8000-00000000000c"
 AGENT2_PH = "agent-00000000-0000-4000-8000-00000000000d"
 
-# This stage's operations: event name -> function logical id in template.yaml.
-OPERATIONS = {
-    "health-check": "HealthCheckFunction",
-    "list-groups": "ListGroupsFunction",
-    "count-groups": "CountGroupsFunction",
-    "retrieve-group": "RetrieveGroupFunction",
-    "create-group": "CreateGroupFunction",
-    "modify-group": "ModifyGroupFunction",
-    "delete-group": "DeleteGroupFunction",
-    "list-agent-groups": "ListAgentGroupsFunction",
-    "create-agent": "CreateAgentFunction",
-    "list-agents": "ListAgentsFunction",
-    "retrieve-agent": "RetrieveAgentFunction",
-    "modify-agent": "ModifyAgentFunction",
-    "delete-agent": "DeleteAgentFunction",
-    "create-block": "CreateBlockFunction",
-    "list-blocks": "ListBlocksFunction",
-    "retrieve-block": "RetrieveBlockFunction",
-    "modify-block": "ModifyBlockFunction",
-    "delete-block": "DeleteBlockFunction",
-}
+# Every function's sample event is named after its code folder (functions/list_groups/ ->
+# events/list-groups.json), so the template alone says which events must exist. The authorizer's
+# event is named after what it does rather than its folder.
+EVENT_NAME_OF_FOLDER = {"authorizer": "authorize-request"}
+
+
+def event_name(code_dir: Path) -> str:
+    return EVENT_NAME_OF_FOLDER.get(code_dir.name, code_dir.name.replace("_", "-"))
+
+
+def template_functions() -> dict[str, str]:
+    """Function logical id -> the name of its sample event, for every function in template.yaml."""
+    return {name: event_name(ROOT / resource["Properties"]["CodeUri"]) for name, resource in functions().items()}
+
+
+# Every HttpApi route of template.yaml, by the name of its sample event.
+ROUTES = {event_name(r.code_dir): r for r in http_routes()}
 
 GROUP_KEYS = {
     "id",
@@ -161,16 +157,49 @@ def make_group(actor: Actor, agent_ids: list[str], **fields: Any) -> str:
 # --- the events themselves ----------------------------------------------------------------------
 
 
-def test_event_files_are_exactly_this_stages_operations():
-    # Given the events/ folder
+def openapi_operation(route: Route) -> dict[str, Any] | None:
+    """The route's operation in the shipped OpenAPI document (None for routes it leaves out)."""
+    document = json.loads((ROOT / "functions" / "openapi_document" / "openapi.json").read_text())
+    return document["paths"].get(route.path, {}).get(route.method.lower())
+
+
+def test_each_function_has_at_most_one_route():
+    # Given template.yaml's HttpApi routes
+    routed = [r.function for r in http_routes()]
+    # Then no function serves two routes (its one sample event could not exercise both)
+    assert len(routed) == len(set(routed)) == len(ROUTES), routed
+
+
+def test_every_template_function_has_its_event():
+    # Given every function in template.yaml, routed or not (the Step Functions task, the stream function)
+    expected = template_functions()
+    # Then each has its sample event, so adding a route or a function without one fails here
+    missing = [
+        f"{function} -> events/{name}.json" for function, name in expected.items() if not (EVENTS / f"{name}.json").is_file()
+    ]
+    assert not missing, missing
+
+
+def test_every_event_belongs_to_a_function():
+    # Given the events/ folder, and the functions of the template and of functions/ (the
+    # authorizer's folder may exist before its function is in the template)
     names = {p.stem for p in EVENTS.glob("*.json")}
-    # Then there is one sample event per operation of this stage, named verb-resource
-    assert names == set(OPERATIONS)
+    known = set(template_functions().values()) | {event_name(d) for d in (ROOT / "functions").iterdir() if d.is_dir()}
+    # Then no event is a leftover of a removed or renamed function
+    assert not names - known, sorted(names - known)
 
 
-@pytest.mark.parametrize("name", sorted(OPERATIONS))
+@pytest.mark.parametrize("name", sorted(set(template_functions().values()) - set(ROUTES)))
+def test_events_of_functions_without_a_route_are_not_route_payloads(name: str):
+    # Given the event of a function that no HttpApi route reaches (a task input, a function URL event)
+    event = load_event(name)
+    # Then API Gateway's routing would not hand it to any route: it carries no route key of its own
+    assert event.get("routeKey", "$default") == "$default" or event.get("type") == "REQUEST"
+
+
+@pytest.mark.parametrize("name", sorted(ROUTES))
 def test_event_matches_exactly_one_template_route(name: str):
-    # Given a sample event
+    # Given the sample event of a template route
     event = load_event(name)
     method = event["requestContext"]["http"]["method"]
     raw_path = event["rawPath"]
@@ -181,12 +210,13 @@ def test_event_matches_exactly_one_template_route(name: str):
     assert matches, f"no route for {method} {raw_path}"
     best = max(r.specificity for r in matches)
     winners = [r for r in matches if r.specificity == best]
-    # Then exactly one route takes it: the operation's own function
+    # Then exactly one route takes it: the one the event is named after
     assert len(winners) == 1, [f"{r.method} {r.path}" for r in winners]
     route = winners[0]
-    assert route.function == OPERATIONS[name]
+    assert route == ROUTES[name]
     # And the event is a consistent payload-2.0 event for that route
     assert event["version"] == "2.0"
+    assert "type" not in event, "an authorizer payload, not a route invocation"
     assert event["routeKey"] == event["requestContext"]["routeKey"] == f"{route.method} {route.path}"
     assert event["requestContext"]["http"]["path"] == raw_path
     names = [s[1:-1] for s in route.path.strip("/").split("/") if s.startswith("{")]
@@ -194,23 +224,21 @@ def test_event_matches_exactly_one_template_route(name: str):
     assert event.get("pathParameters", {}) == dict(zip(names, values))
     assert event["rawQueryString"] == urlencode(event.get("queryStringParameters") or {})
     assert all(k == k.lower() for k in event["headers"]), "HTTP API lower-cases header names"
-    if method in ("POST", "PATCH"):
+    # And it has a body exactly when the operation takes one (the OpenAPI document generated from the
+    # handlers says; a route it leaves out takes one only on POST, PUT and PATCH), with only known query keys
+    operation = openapi_operation(route)
+    takes_body = "requestBody" in operation if operation is not None else method in ("POST", "PUT", "PATCH")
+    if takes_body:
         assert isinstance(json.loads(event["body"]), dict)
         assert event["headers"]["content-type"] == "application/json"
         assert event["headers"]["content-length"] == str(len(event["body"].encode()))
     else:
         assert "body" not in event
+        assert event["headers"].get("content-length", "0") == "0"
+    if operation is not None:
+        documented = {p["name"] for p in operation.get("parameters", []) if p["in"] == "query"}
+        assert set(event.get("queryStringParameters") or {}) <= documented
     assert event["isBase64Encoded"] is False
-
-
-def test_every_operation_route_in_the_template_has_an_event():
-    # Given the functions template.yaml routes for this stage's operations
-    routed = {r.function for r in http_routes()}
-    # Then every one of them is routed and has a sample event
-    missing_routes = sorted(set(OPERATIONS.values()) - routed)
-    assert not missing_routes
-    for name, function in OPERATIONS.items():
-        assert (EVENTS / f"{name}.json").is_file(), f"{function} has no events/{name}.json"
 
 
 # --- health -------------------------------------------------------------------------------------
