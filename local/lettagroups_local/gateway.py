@@ -166,7 +166,7 @@ class Gateway:
             route, method, raw_path, scope.get("query_string", b""), scope.get("headers", []), body, scope.get("client")
         )
         if self.authorizer is not None:
-            denied = self.authorizer(event)
+            denied = await asyncio.to_thread(self.authorizer, event)  # it reads DynamoDB: keep the loop free
             if denied is not None:
                 await _send_json(send, denied["statusCode"], json.loads(denied["body"]))
                 return

@@ -356,3 +356,86 @@ def test_translated_dynamodb_statements_name_only_the_table(translated: dict[str
                     assert res != "*", name
                     assert {"Ref": "Table"} in res["Fn::Sub"][1].values(), f"{name}: {res}"
     assert found > 0
+
+
+# --- (e) authentication -----------------------------------------------------------------------------
+
+OPEN_ROUTES = {("GET", "/v1/health")}
+
+
+def _api_body(translated: dict[str, Any]) -> dict[str, Any]:
+    apis = [r for r in translated["Resources"].values() if r["Type"] == "AWS::ApiGatewayV2::Api"]
+    assert len(apis) == 1
+    return apis[0]["Properties"]["Body"]
+
+
+def test_authorizer_function_exists_reads_the_table_and_logs_to_its_own_group():
+    # Given the template's authorizer function
+    resources = sam_template()["Resources"]
+    function = resources["AuthorizerFunction"]
+    props = function["Properties"]
+    # Then it is a function of its own folder, with a handler, read-only table access and no route of its own
+    assert function["Type"] == "AWS::Serverless::Function"
+    assert props["CodeUri"].rstrip("/") == "functions/authorizer"
+    defines, _ = _handler_routes(ROOT / "functions" / "authorizer" / "app.py")
+    assert defines
+    templates, _ = _dynamodb_policies(function)
+    assert templates == [("DynamoDBReadPolicy", {"TableName": {"Ref": "Table"}})]
+    assert not props.get("Events")
+    assert resources[props["LoggingConfig"]["LogGroup"]["Ref"]]["Type"] == "AWS::Logs::LogGroup"
+
+
+def test_http_api_default_authorizer_is_the_lambda_request_authorizer():
+    # Given the HttpApi's Auth
+    auth = sam_template()["Resources"]["HttpApi"]["Properties"]["Auth"]
+    config = auth["Authorizers"][auth["DefaultAuthorizer"]]
+    # Then it is the authorizer function, payload 2.0 with simple responses, keyed on Authorization, cached 300 s
+    assert config["FunctionArn"] == {"Fn::GetAtt": ["AuthorizerFunction", "Arn"]}
+    assert config["AuthorizerPayloadFormatVersion"] == "2.0"
+    assert config["EnableSimpleResponses"] is True
+    assert config["EnableFunctionDefaultPermissions"] is True
+    assert config["Identity"] == {"Headers": ["Authorization"], "ReauthorizeEvery": 300}
+
+
+def test_every_route_but_health_has_the_authorizer(translated: dict[str, Any]):
+    # Given the generated OpenAPI body of the HTTP API
+    body = _api_body(translated)
+    scheme = body["components"]["securitySchemes"]["ApiKeyAuthorizer"]["x-amazon-apigateway-authorizer"]
+    assert scheme["type"] == "request"
+    assert scheme["identitySource"] == ["$request.header.Authorization"]
+    assert scheme["authorizerPayloadFormatVersion"] == "2.0"
+    assert scheme["enableSimpleResponses"] is True
+    assert scheme["authorizerResultTtlInSeconds"] == 300
+    # Then health is explicitly open and every other route requires the Lambda authorizer
+    seen = set()
+    for path, item in body["paths"].items():
+        for method, operation in item.items():
+            route = (method.upper(), path)
+            seen.add(route)
+            expected = [{"NONE": []}] if route in OPEN_ROUTES else [{"ApiKeyAuthorizer": []}]
+            assert operation.get("security") == expected, route
+    assert OPEN_ROUTES <= seen
+    assert len(seen) > len(OPEN_ROUTES)
+
+
+def test_api_gateway_may_invoke_the_authorizer(translated: dict[str, Any]):
+    # Given the translated Lambda permissions
+    permissions = [r["Properties"] for r in translated["Resources"].values() if r["Type"] == "AWS::Lambda::Permission"]
+    # Then one lets API Gateway invoke the authorizer function (else every request is 500)
+    assert any(
+        p["FunctionName"] == {"Fn::GetAtt": ["AuthorizerFunction", "Arn"]} and p["Principal"] == "apigateway.amazonaws.com"
+        for p in permissions
+    ), permissions
+
+
+def test_functions_run_in_api_key_mode_and_the_stream_function_checks_the_origin_secret(translated: dict[str, Any]):
+    # Given every function's environment after Globals are merged in
+    functions = {k: r for k, r in translated["Resources"].items() if r["Type"] == "AWS::Lambda::Function"}
+    for name, function in functions.items():
+        variables = function["Properties"]["Environment"]["Variables"]
+        # Then every function (the authorizer, and the stream function that checks keys itself) is in apikey mode
+        assert variables["AUTH_MODE"] == "apikey", name
+        assert variables["TABLE_NAME"] == {"Ref": "Table"}, name
+    # And the stream function gets the CloudFront origin secret it requires
+    stream = functions["StreamFunction"]["Properties"]["Environment"]["Variables"]
+    assert stream["ORIGIN_SECRET"] == {"Ref": "OriginSecret"}

@@ -7,6 +7,7 @@
 | agent             | ORG#o                    | AGENT#<agent_id>       |                                    |                                 |
 | agent membership  | ORG#o#AGENT#<agent_id>   | MEMBER#<group_id>      |                                    |                                 |
 | block             | ORG#o                    | BLOCK#<block_id>       |                                    |                                 |
+| organization      | ORG#o                    | ORG                    |                                    |                                 |
 | user              | ORG#o                    | USER#<user_id>         |                                    |                                 |
 | user lookup       | USER#<user_id>           | USER                   |                                    |                                 |
 | api key           | APIKEY#<sha256>          | APIKEY                 |                                    |                                 |
