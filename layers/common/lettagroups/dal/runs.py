@@ -79,6 +79,67 @@ def update_run(org_id: str, run_id: str, fields: dict[str, Any], *, unless_termi
         raise
 
 
+def create_run_once(org_id: str, run: dict[str, Any]) -> bool:
+    """Create the run record unless it exists (a retried task re-creating a planned run). True when created."""
+    try:
+        transact([put_action(run_item(org_id, run))])
+        return True
+    except ConditionFailed:
+        return False
+
+
+def commit_background_plan(
+    org_id: str, run_id: str, group_id: str, group_version: int, group_fields: dict[str, Any], plan: dict[str, Any]
+) -> bool:
+    """One transaction: the group's run bookkeeping (`turns_counter`, `last_processed_message_id`, the voice
+    context cut), applied only if the group is still at `group_version`, and the run's `background_plan`, put
+    only if the run has none yet. A retried finalize finds the plan and neither counts the turn twice nor
+    plans a second pass. False when either condition failed (re-read and decide again)."""
+    run_expr = Expr()
+    run_update = {
+        "Update": {
+            "TableName": table_name(),
+            "Key": _meta_key(org_id, run_id),
+            "UpdateExpression": f"SET {run_expr.name('background_plan')} = {run_expr.value(plan)}",
+            "ConditionExpression": f"attribute_exists({run_expr.name('SK')}) AND attribute_not_exists({run_expr.name('background_plan')})",
+            **run_expr.params(),
+        }
+    }
+    actions = [run_update]
+    if group_fields:
+        expr = Expr()
+        sets = [f"{expr.name(k)} = {expr.value(v)}" for k, v in group_fields.items()]
+        sets.append(f"{expr.name('version')} = {expr.value(group_version + 1)}")
+        actions.append(
+            {
+                "Update": {
+                    "TableName": table_name(),
+                    "Key": key(keys.org_pk(org_id), keys.group_sk(group_id)),
+                    "UpdateExpression": "SET " + ", ".join(sets),
+                    "ConditionExpression": f"{expr.name('version')} = {expr.value(group_version)}",
+                    **expr.params(),
+                }
+            }
+        )
+    try:
+        transact(actions)
+    except ConditionFailed:
+        return False
+    return True
+
+
+def list_conversation_runs(org_id: str, conversation_id: str) -> list[dict[str, Any]]:
+    """The runs of a group (its own and its background passes), oldest first (GSI1; eventually consistent)."""
+    expr = Expr()
+    items = query_all(
+        IndexName="GSI1",
+        KeyConditionExpression=f"{expr.name('GSI1PK')} = {expr.value(keys.conversation_pk(org_id, conversation_id))}"
+        f" AND begins_with({expr.name('GSI1SK')}, {expr.value('RUN#')})",
+        **expr.params(),
+    )
+    return [{k: v for k, v in item.items() if k not in {"PK", "SK", "GSI1PK", "GSI1SK", "entity"}} for item in items]
+
+
 def list_step_records(org_id: str, run_id: str) -> list[dict[str, Any]]:
     expr = Expr()
     return list(
@@ -111,6 +172,26 @@ def acquire_group_lock(org_id: str, group_id: str, run_id: str) -> None:
             )
             holder = deserialize(current["Item"]).get("run_id", "") if current.get("Item") else ""
             raise GroupBusy(holder) from exc
+        raise_if_unavailable(exc)
+        raise
+
+
+def renew_group_lock(org_id: str, group_id: str, run_id: str) -> bool:
+    """Extend the lease of the run's lock before a step (a step is bounded by the task timeout, shorter than
+    the lease). False when the run no longer holds the lock (its lease ran out and another run took it)."""
+    expr = Expr()
+    try:
+        client().update_item(
+            TableName=table_name(),
+            Key=key(keys.org_pk(org_id), keys.lock_sk(group_id)),
+            UpdateExpression=f"SET {expr.name('lease_until')} = {expr.value(int(time.time()) + LOCK_LEASE_SECONDS)}",
+            ConditionExpression=f"{expr.name('run_id')} = {expr.value(run_id)}",
+            **expr.params(),
+        )
+        return True
+    except ClientError as exc:
+        if error_code(exc) == "ConditionalCheckFailedException":
+            return False
         raise_if_unavailable(exc)
         raise
 

@@ -24,6 +24,7 @@ from .runs import to_run
 
 POLL_INITIAL_SECONDS = 0.02
 POLL_MAX_SECONDS = 0.25
+EXECUTION_CHECK_SECONDS = 5.0
 
 
 def sync_timeout_seconds() -> float:
@@ -45,15 +46,15 @@ def _check_inputs(messages: list[MessageCreate]) -> None:
 
 def check_runnable(actor: Actor, group: dict[str, Any], request: LettaRequest) -> None:
     """The pre-run checks of §4.7: each failure is an ordinary JSON error, before anything runs."""
-    if group["manager_type"] == "swarm":
-        raise BadRequestError("Manager type 'swarm' is not supported yet")
-    if not group["agent_ids"]:
-        raise BadRequestError("Empty group: group must have at least one agent")
     wanted = list(dict.fromkeys([*([group["manager_agent_id"]] if group.get("manager_agent_id") else []), *group["agent_ids"]]))
-    found = agents_dal.get_agents(actor.organization_id, wanted)
+    found = agents_dal.get_agents(actor.organization_id, wanted) if wanted else {}
     missing = [a for a in wanted if a not in found]
     if missing:
         raise NotFoundError(f"Agent not found with id={missing[0]}")
+    if not group["agent_ids"]:
+        raise BadRequestError("Empty group: group must have at least one agent")
+    if group["manager_type"] == "swarm":
+        raise BadRequestError("Manager type 'swarm' is not supported yet")
     if group["manager_type"] == "voice_sleeptime" and len(group["agent_ids"]) != 1:
         raise BadRequestError("A voice_sleeptime group needs exactly one sleeptime agent")
     _check_inputs(request.messages)
@@ -127,9 +128,24 @@ def start_run(
     return run
 
 
+def _settle_dead_execution(actor: Actor, run: dict[str, Any]) -> bool:
+    """If the run's execution ended without the run record saying so (its failure handler itself failed),
+    mark the run failed and free the group. True when the run was settled this way."""
+    arn = run.get("execution_arn")
+    if not arn or starter.execution_status(arn) not in ("FAILED", "TIMED_OUT", "ABORTED"):
+        return False
+    org = actor.organization_id
+    runs_dal.release_group_lock(org, run["conversation_id"], run["id"])
+    runs_dal.update_run(org, run["id"], {"status": "failed", "error": "the workflow execution failed", "error_status": 500})
+    return True
+
+
 def wait_for_run(actor: Actor, run_id: str, timeout: float) -> dict[str, Any]:
-    """Poll the run record until it is finished (strongly consistent reads, short backoff)."""
+    """Poll the run record until it is finished (strongly consistent reads, short backoff). Every
+    `EXECUTION_CHECK_SECONDS` the execution itself is asked too, so a run whose workflow died never
+    holds the caller until the deadline (contract §7.6)."""
     deadline = time.monotonic() + timeout
+    next_check = time.monotonic() + EXECUTION_CHECK_SECONDS
     delay = POLL_INITIAL_SECONDS
     while True:
         run = runs_dal.get_run(actor.organization_id, run_id)
@@ -137,16 +153,13 @@ def wait_for_run(actor: Actor, run_id: str, timeout: float) -> dict[str, Any]:
             raise NotFoundError(f"Run not found with id={run_id}")
         if run["status"] in runs_dal.TERMINAL:
             return run
-        if time.monotonic() >= deadline:
-            arn = run.get("execution_arn")
-            if arn and starter.execution_status(arn) in ("FAILED", "TIMED_OUT", "ABORTED"):
-                runs_dal.update_run(
-                    actor.organization_id,
-                    run_id,
-                    {"status": "failed", "error": "the workflow execution failed", "error_status": 500},
-                )
+        now = time.monotonic()
+        if now >= next_check or now >= deadline:
+            next_check = now + EXECUTION_CHECK_SECONDS
+            if _settle_dead_execution(actor, run):
                 continue
-            raise GatewayTimeoutError(f"Run {run_id} is still running; follow it with GET /v1/runs/{run_id}")
+            if now >= deadline:
+                raise GatewayTimeoutError(f"Run {run_id} is still running; follow it with GET /v1/runs/{run_id}")
         time.sleep(delay)
         delay = min(delay * 1.5, POLL_MAX_SECONDS)
 

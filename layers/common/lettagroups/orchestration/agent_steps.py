@@ -3,12 +3,15 @@ runtime, plus what a step streams to the run's event log."""
 
 from __future__ import annotations
 
+import json
+import logging
 import threading
 import time
 from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Any, Optional
 
+from ..agent import context as agent_context
 from ..agent import step as agent_step_module
 from ..agent.providers import supports_token_streaming
 from ..agent.providers.errors import ModelError
@@ -19,14 +22,17 @@ from ..dal import groups as groups_dal
 from ..dal import messages as messages_dal
 from ..dal import runs as runs_dal
 from ..dal.messages import BlockVersionConflict
+from ..errors import DomainError, StorageUnavailableError
 from ..logic import presentation
 from ..models.messages import LettaUsageStatistics
 from ..models.stored import StoredMessage
+from ..observability import logger
 from ..streaming import frames
 from .context import RetryableStepError, RunContext, StepFailedError
 
 DELTA_BATCH_EVENTS = 50
-DELTA_BATCH_SECONDS = 0.3
+DELTA_BATCH_SECONDS = 0.15
+_trace = logging.getLogger("lettagroups.streaming.trace")
 
 
 @dataclass
@@ -38,27 +44,74 @@ class StepOutcome:
 
 
 class _DeltaBatcher:
-    """Collects token events and appends them to the event log in small batches (not one write per token)."""
+    """Collects token events and appends them to the event log in small batches (not one write per token).
+
+    A batch goes out when it holds `DELTA_BATCH_EVENTS` events or when `DELTA_BATCH_SECONDS` have passed since
+    the last write: the first delta after a quiet spell is written at once, later ones wait at most that long
+    (a timer writes them even if the model goes quiet, e.g. while a tool runs). Writes are serialized, so
+    batches keep their order. With the `lettagroups.streaming.trace` logger at DEBUG, every written frame is
+    logged with its sequence number and wall-clock times (produced, write started, written); see
+    scripts/bench_stream.py. Nothing about the wire format changes.
+    """
 
     def __init__(self, ctx: RunContext) -> None:
         self.ctx = ctx
-        self.pending: list[str] = []
-        self.last_flush = time.monotonic()
-        self.lock = threading.Lock()
+        self.pending: list[tuple[str, float]] = []  # (frame, wall time the delta reached us)
+        self.last_flush = time.monotonic() - DELTA_BATCH_SECONDS
+        self.lock = threading.Lock()  # pending, last_flush, timer
+        self.write_lock = threading.Lock()  # one append at a time, in order
+        self.timer: Optional[threading.Timer] = None
 
     def __call__(self, event: dict[str, Any]) -> None:
+        frame = frames.delta_frame(event)
         with self.lock:
-            self.pending.append(frames.delta_frame(event))
-            due = len(self.pending) >= DELTA_BATCH_EVENTS or time.monotonic() - self.last_flush >= DELTA_BATCH_SECONDS
+            self.pending.append((frame, time.time()))
+            waited = time.monotonic() - self.last_flush
+            due = len(self.pending) >= DELTA_BATCH_EVENTS or waited >= DELTA_BATCH_SECONDS
+            if not due and self.timer is None:
+                self.timer = threading.Timer(DELTA_BATCH_SECONDS - waited, self._on_timer)
+                self.timer.daemon = True
+                self.timer.start()
         if due:
             self.flush()
 
-    def flush(self) -> None:
+    def _on_timer(self) -> None:
         with self.lock:
-            batch, self.pending = self.pending, []
-            self.last_flush = time.monotonic()
-        if batch:
-            events_dal.append(self.ctx.org_id, self.ctx.run_id, batch)
+            self.timer = None
+        try:
+            self.flush()
+        except Exception:  # noqa: BLE001 - the frames stay pending; the next flush writes them
+            logger.warning("token batch write failed; retrying with the next batch", exc_info=True)
+
+    def flush(self, once_key: Optional[str] = None) -> None:
+        """Write what is pending. With `once_key`, the write also marks that key done (even if nothing is pending)."""
+        with self.write_lock:
+            with self.lock:
+                batch, self.pending = self.pending, []
+                self.last_flush = time.monotonic()
+                if self.timer is not None:
+                    self.timer.cancel()
+                    self.timer = None
+            if not batch and once_key is None:
+                return
+            started = time.time()
+            try:
+                seqs = events_dal.append(self.ctx.org_id, self.ctx.run_id, [f for f, _ in batch], once_key=once_key)
+            except BaseException:
+                with self.lock:
+                    self.pending[:0] = batch
+                raise
+            if _trace.isEnabledFor(logging.DEBUG):
+                written = time.time()
+                for seq, (_, produced) in zip(seqs, batch):
+                    _trace.debug("frame", extra={"run_id": self.ctx.run_id, "seq": seq, "t": (produced, started, written)})
+
+    def close(self) -> None:
+        """Stop the timer (a failed step) and write what is pending, without raising."""
+        try:
+            self.flush()
+        except Exception:  # noqa: BLE001 - the run's error frame follows; losing a last delta is acceptable
+            logger.warning("could not write the last token batch of a failed step", exc_info=True)
 
 
 def _request_config(ctx: RunContext) -> dict[str, Any]:
@@ -79,6 +132,7 @@ def agent_step(
     stop_after_tools: Collection[str] = (),
     after_tool: Optional[str] = None,
     history_after: Optional[str] = None,
+    system_appendix: Optional[str] = None,
 ) -> StepOutcome:
     """One idempotent agent step of a group run. Model failures become the errors the state
     machine retries (`RetryableStepError`) or gives up on (`StepFailedError`)."""
@@ -94,34 +148,49 @@ def agent_step(
         if supports_token_streaming(agent.get("llm_config") or {}):
             batcher = _DeltaBatcher(ctx)
     try:
-        result = agent_step_module.run_step(
-            ctx.org_id,
-            agent_id,
-            ctx.conversation_id,
-            ctx.group_id,
-            ctx.run_id,
-            inputs,
-            extra_tools=list(extra_tools),
-            tool_rules_override=tool_rules_override,
-            step_key=step_key,
-            delta_sink=batcher,
-            share_replies=share_replies,
-            pause_on_tools=set(stop_after_tools),
-            resume_after_tool=after_tool,
-            history_after=history_after,
-            stream_options=options,
-        )
+        try:
+            result = agent_step_module.run_step(
+                ctx.org_id,
+                agent_id,
+                ctx.conversation_id,
+                ctx.group_id,
+                ctx.run_id,
+                inputs,
+                extra_tools=list(extra_tools),
+                tool_rules_override=tool_rules_override,
+                step_key=step_key,
+                delta_sink=batcher,
+                share_replies=share_replies,
+                pause_on_tools=set(stop_after_tools),
+                resume_after_tool=after_tool,
+                history_after=history_after,
+                system_appendix=system_appendix,
+                stream_options=options,
+            )
+        except BaseException:
+            if batcher is not None:
+                batcher.close()  # what the model said before the failure reaches the client before the error frame
+            raise
     except ModelError as exc:
-        if batcher:
-            batcher.flush()
         if exc.retryable:
             raise RetryableStepError(f"{type(exc).__name__}: {exc}") from exc
-        raise StepFailedError(str(exc)) from exc
+        # The class name tells the run's failure handler which SSE error this is (context window, rate limit).
+        raise StepFailedError(f"{type(exc).__name__}: {exc}") from exc
     except (BlockVersionConflict, agent_step_module.MemoryEditConflictError) as exc:
         raise RetryableStepError(f"memory edit conflict: {exc}") from exc
-    if batcher:
-        batcher.flush()
+    except StorageUnavailableError as exc:
+        raise RetryableStepError(f"storage unavailable: {exc}") from exc
+    except DomainError as exc:
+        # A missing object or a rule violation mid-run (e.g. an agent deleted meanwhile): the run fails with
+        # that status (§4.7 "In-run failure"); `tasks.fail` reads this JSON back.
+        status = exc.status_code if exc.status_code in (400, 404) else 500
+        raise StepFailedError(json.dumps({"status": status, "detail": exc.detail})) from exc
+    if batcher is not None and not result.replayed:
+        # The last deltas and the step's "streamed" mark go in one write, so a re-run task streams nothing twice.
+        batcher.flush(once_key=_step_stream_key(step_key))
     elif stream:
+        # Step mode; or a token-mode step that had already run (its task is re-running): if its deltas never
+        # made it to the log, the whole messages do now, once.
         stream_step(ctx, step_key, result.outputs, options)
     return StepOutcome(
         message_ids=[m.id for m in result.outputs],
@@ -143,7 +212,11 @@ def stream_step(ctx: RunContext, step_key: str, outputs: list[StoredMessage], op
             live=True,
         ):
             out.append(frames.message_frame(presented))
-    events_dal.append(ctx.org_id, ctx.run_id, out, once_key=f"step:{step_key}")
+    events_dal.append(ctx.org_id, ctx.run_id, out, once_key=_step_stream_key(step_key))
+
+
+def _step_stream_key(step_key: str) -> str:
+    return f"step:{step_key}"
 
 
 def build_input(
@@ -218,40 +291,39 @@ def messages_between(ctx: RunContext, *, after: Optional[str], before: Optional[
     return messages_dal.list_messages(ctx.org_id, ctx.conversation_id, after=after, before=before, limit=limit)
 
 
-def agent_history(ctx: RunContext, agent_id: str, until: Optional[str]) -> list[StoredMessage]:
-    """What the agent has in this conversation (its own messages and those addressed to everyone or to it)."""
-    out = []
-    for message in messages_dal.iter_messages(ctx.org_id, ctx.conversation_id, before=until):
-        if message.agent_id == agent_id or message.recipient_id in (None, agent_id):
-            out.append(message)
-    return out
-
-
-def trim_context(ctx: RunContext, agent_id: str, max_len: int, min_len: int) -> Optional[str]:
-    """Voice buffer (contract §8.5): when the agent's in-context messages exceed `max_len`, keep about the
-    last `min_len`, moving the cut forward to the next user message. Returns the last evicted id."""
-    group = groups_dal.get_group(ctx.org_id, ctx.group_id)
-    if group is None:
-        return None
-    cut = group.get("context_after_message_id")
-    visible = [
-        m
-        for m in messages_dal.iter_messages(ctx.org_id, ctx.conversation_id, after=cut)
-        if m.agent_id == agent_id or m.recipient_id in (None, agent_id)
+def agent_history(
+    ctx: RunContext, agent_id: str, *, after: Optional[str] = None, until: Optional[str] = None
+) -> list[StoredMessage]:
+    """What the agent has in its context from this conversation, strictly between the cursors: the same
+    visibility rules as the agent step (inputs for everyone or for it, its own messages, peers' shared
+    replies), so background agents' traffic never counts as the agent's."""
+    return [
+        message
+        for message in messages_dal.iter_messages(ctx.org_id, ctx.conversation_id, after=after, before=until)
+        if agent_context.visibility(message, agent_id) is not None
     ]
-    if len(visible) <= max_len:
+
+
+def plan_trim(ctx: RunContext, agent_id: str, cut: Optional[str], max_len: int, min_len: int) -> Optional[tuple[str, str]]:
+    """Voice buffer (contract §8.5): when the agent's in-context messages (the system message and those after
+    the current cut, as Letta counts them) exceed `max_len`, keep the system message and about the last
+    `min_len`, moving the cut forward to the next user message.
+    Returns (the last evicted id = the new cut, the last in-context id), or None when nothing is trimmed."""
+    visible = agent_history(ctx, agent_id, after=cut)
+    if 1 + len(visible) <= max_len:
         return None
     keep_from = max(len(visible) - min_len, 0)
     while keep_from < len(visible) and visible[keep_from].role != "user":
         keep_from += 1
     if keep_from == 0 or keep_from >= len(visible):
         return None
-    evicted_until = visible[keep_from - 1].id
-    try:
-        groups_dal.update_group_fields(ctx.org_id, ctx.group_id, group["version"], {"context_after_message_id": evicted_until})
-    except groups_dal.TransactionConflict as exc:
-        raise RetryableStepError("group changed while trimming the voice context") from exc
-    return evicted_until
+    return visible[keep_from - 1].id, visible[-1].id
+
+
+def membership_cut(ctx: RunContext, agent_id: str) -> Optional[str]:
+    """Where a participant's view of the group starts: the group messages since it became a participant
+    (contract §7.2, O-9). None for agents that are not participants (managers)."""
+    return groups_dal.get_membership_since(ctx.org_id, agent_id, ctx.group_id)
 
 
 def context_cut(ctx: RunContext) -> Optional[str]:

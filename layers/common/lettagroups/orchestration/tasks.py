@@ -18,11 +18,12 @@ from ..dal import agents as agents_dal
 from ..dal import events as events_dal
 from ..dal import groups as groups_dal
 from ..dal import runs as runs_dal
+from ..errors import StorageUnavailableError
 from ..models.messages import LettaUsageStatistics
 from ..observability import logger
 from ..streaming import frames
 from . import agent_steps, sleeptime
-from .context import MAX_TURNS_CAP, RunContext, StepFailedError
+from .context import MAX_TURNS_CAP, RetryableStepError, RunContext, StepFailedError
 
 SUPERVISOR_RULES = supervisor_tool_rules()
 
@@ -31,11 +32,58 @@ def _now() -> str:
     return datetime.now(UTC).isoformat()
 
 
-def _group(ctx: RunContext) -> dict[str, Any]:
+def _group(ctx: RunContext, *, renew_lock: bool = False) -> dict[str, Any]:
+    """The group, read fresh by every task. `renew_lock`: before an agent step, extend the run's hold on the
+    group (§7.6a), or fail the run if it lost it, so that two runs never interleave their turns."""
     group = groups_dal.get_group(ctx.org_id, ctx.group_id)
     if group is None:
         raise StepFailedError(json.dumps({"status": 404, "detail": f"Group not found with id={ctx.group_id}"}))
+    if renew_lock and not runs_dal.renew_group_lock(ctx.org_id, ctx.group_id, ctx.run_id):
+        raise StepFailedError(f"run {ctx.run_id} no longer holds the lock of group {ctx.group_id}")
     return group
+
+
+def round_robin_appendix(group: dict[str, Any]) -> str:
+    """Group-chat instructions for a round robin participant, for the request only (contract §7.4)."""
+    others = max(len(group["agent_ids"]) - 1, 0)
+    return (
+        "%%% GROUP CHAT CONTEXT %%%\n"
+        f"You are participating in a group chat with {others} other participants.\n"
+        f"Group chat description: {group.get('description') or ''}\n\n"
+        "GROUP CHAT GUIDELINES:\n"
+        "1. Others can see your messages; all participants share the conversation.\n"
+        "2. Build on what others have contributed instead of repeating it.\n"
+        "3. Stay on topic while bringing your own perspective.\n"
+        "4. Be concise: others are waiting for their turn.\n"
+        "5. Keep your own personality and voice.\n"
+        "6. Ask the other participants questions when it helps the conversation.\n"
+        "7. Acknowledge and answer when someone addresses you directly.\n"
+        "8. Share the knowledge you have that is relevant to the discussion."
+    )
+
+
+def dynamic_participant_appendix(group: dict[str, Any]) -> str:
+    return (
+        "You are a participant in a group chat with other agents and one user. Respond when it is your turn, "
+        f"in your own voice. Group chat description: {group.get('description') or ''}\nAbout you: see your persona block."
+    )
+
+
+def dynamic_manager_appendix(group: dict[str, Any]) -> str:
+    return (
+        f"You are overseeing a group chat with {len(group['agent_ids'])} agents and one user. "
+        f"Group chat description: {group.get('description') or ''}\n"
+        "Each turn you receive the chat history and must decide which agent speaks next. "
+        "The memory blocks labelled with agent ids describe the agents."
+    )
+
+
+def _agent_ids(state: dict[str, Any], group: dict[str, Any]) -> list[str]:
+    return list(state.get("agent_ids") or group["agent_ids"])
+
+
+def _manager(state: dict[str, Any], group: dict[str, Any]) -> str:
+    return str(state.get("manager_agent_id") or group["manager_agent_id"])
 
 
 def prepare(state: dict[str, Any], **_: Any) -> dict[str, Any]:
@@ -47,6 +95,9 @@ def prepare(state: dict[str, Any], **_: Any) -> dict[str, Any]:
     state = {
         **state,
         "manager_type": group["manager_type"],
+        # The roster as the run started: a PATCH of the group during the run changes the next run, not this one.
+        "agent_ids": list(group["agent_ids"]),
+        "manager_agent_id": group.get("manager_agent_id"),
         "turn": 0,
         "max_turns": max_turns,
         "done": max_turns <= 0,
@@ -59,10 +110,19 @@ def prepare(state: dict[str, Any], **_: Any) -> dict[str, Any]:
 
 def round_robin_turn(state: dict[str, Any], **_: Any) -> dict[str, Any]:
     ctx = RunContext.from_state(state)
-    group = _group(ctx)
+    group = _group(ctx, renew_lock=True)
     turn = state["turn"]
-    speaker = group["agent_ids"][turn % len(group["agent_ids"])]
-    agent_steps.agent_step(ctx, speaker, inputs=[], step_key=f"t{turn:03d}-{speaker}", share_replies=True)
+    agent_ids = _agent_ids(state, group)
+    speaker = agent_ids[turn % len(agent_ids)]
+    agent_steps.agent_step(
+        ctx,
+        speaker,
+        inputs=[],
+        step_key=f"t{turn:03d}-{speaker}",
+        share_replies=True,
+        system_appendix=round_robin_appendix(group),
+        history_after=agent_steps.membership_cut(ctx, speaker),
+    )
     turn += 1
     return {**state, "turn": turn, "done": turn >= state["max_turns"]}
 
@@ -70,13 +130,13 @@ def round_robin_turn(state: dict[str, Any], **_: Any) -> dict[str, Any]:
 def dynamic_select(state: dict[str, Any], **_: Any) -> dict[str, Any]:
     """The manager names the next speaker (contract §8.3); the termination token in its reply ends the run."""
     ctx = RunContext.from_state(state)
-    group = _group(ctx)
-    agent_ids: list[str] = group["agent_ids"]
+    group = _group(ctx, renew_lock=True)
+    agent_ids = _agent_ids(state, group)
     prev = state.get("prev")
     options = [a for i, a in enumerate(agent_ids) if i != prev] or list(agent_ids)
     agents = agents_dal.get_agents(ctx.org_id, agent_ids)
     names = {a: agents[a]["name"] if a in agents else a for a in agent_ids}
-    manager = group["manager_agent_id"]
+    manager = _manager(state, group)
     prompt = (
         "Choose the most suitable agent to reply to the latest message in the group chat from the following options: "
         f"[{', '.join(f'{a} ({names[a]})' for a in options)}]. Do not respond to the messages yourself, your task is only "
@@ -85,7 +145,12 @@ def dynamic_select(state: dict[str, Any], **_: Any) -> dict[str, Any]:
     )
     selection = agent_steps.build_input(ctx, role="user", text=prompt, recipient_id=manager, sender_id=manager)
     outcome = agent_steps.agent_step(
-        ctx, manager, inputs=[selection], step_key=f"t{state['turn']:03d}-manager", share_replies=False
+        ctx,
+        manager,
+        inputs=[selection],
+        step_key=f"t{state['turn']:03d}-manager",
+        share_replies=False,
+        system_appendix=dynamic_manager_appendix(group),
     )
     reply = outcome.assistant_texts[0] if outcome.assistant_texts else ""
     token = group.get("termination_token")
@@ -105,10 +170,18 @@ def dynamic_select(state: dict[str, Any], **_: Any) -> dict[str, Any]:
 
 def dynamic_speak(state: dict[str, Any], **_: Any) -> dict[str, Any]:
     ctx = RunContext.from_state(state)
-    group = _group(ctx)
+    group = _group(ctx, renew_lock=True)
     index = state["speaker"]
-    speaker = group["agent_ids"][index]
-    outcome = agent_steps.agent_step(ctx, speaker, inputs=[], step_key=f"t{state['turn']:03d}-speaker", share_replies=True)
+    speaker = _agent_ids(state, group)[index]
+    outcome = agent_steps.agent_step(
+        ctx,
+        speaker,
+        inputs=[],
+        step_key=f"t{state['turn']:03d}-speaker",
+        share_replies=True,
+        system_appendix=dynamic_participant_appendix(group),
+        history_after=agent_steps.membership_cut(ctx, speaker),
+    )
     turn = state["turn"] + 1
     token = group.get("termination_token")
     terminated = bool(token) and any(str(token) in text for text in outcome.assistant_texts)
@@ -119,10 +192,10 @@ def dynamic_speak(state: dict[str, Any], **_: Any) -> dict[str, Any]:
 def supervisor_broadcast(state: dict[str, Any], **_: Any) -> dict[str, Any]:
     """The supervisor's first step; it stops at the broadcast call so that a Map state runs the workers."""
     ctx = RunContext.from_state(state)
-    group = _group(ctx)
+    group = _group(ctx, renew_lock=True)
     outcome = agent_steps.agent_step(
         ctx,
-        group["manager_agent_id"],
+        _manager(state, group),
         inputs=[],
         step_key="supervisor-1",
         share_replies=False,
@@ -131,13 +204,13 @@ def supervisor_broadcast(state: dict[str, Any], **_: Any) -> dict[str, Any]:
         stop_after_tools={BROADCAST_TOOL},
     )
     broadcast = outcome.paused_tool_call is not None
-    return {**state, "broadcast": broadcast, "worker_ids": list(group["agent_ids"]) if broadcast else []}
+    return {**state, "broadcast": broadcast, "worker_ids": _agent_ids(state, group) if broadcast else []}
 
 
 def worker_step(state: dict[str, Any], worker_id: str, index: int, **_: Any) -> dict[str, Any]:
     ctx = RunContext.from_state(state)
     group = _group(ctx)
-    supervisor_id = group["manager_agent_id"]
+    supervisor_id = _manager(state, group)
     call = agent_steps.paused_tool_call(ctx, "supervisor-1")
     supervisor = agents_dal.get_agent(ctx.org_id, supervisor_id) or {"name": supervisor_id}
     message = str((call.get("arguments") or {}).get("message", ""))
@@ -149,7 +222,13 @@ def worker_step(state: dict[str, Any], worker_id: str, index: int, **_: Any) -> 
         ctx, role="system", text=text, recipient_id=worker_id, sender_id=supervisor_id, name=supervisor["name"]
     )
     outcome = agent_steps.agent_step(
-        ctx, worker_id, inputs=[delivery], step_key=f"worker-{index:03d}-{worker_id}", share_replies=False, stream=False
+        ctx,
+        worker_id,
+        inputs=[delivery],
+        step_key=f"worker-{index:03d}-{worker_id}",
+        share_replies=False,
+        stream=False,
+        history_after=agent_steps.membership_cut(ctx, worker_id),
     )
     if outcome.assistant_texts:
         result = f"{worker_id} said: '" + "\n".join(outcome.assistant_texts) + "'"
@@ -169,14 +248,15 @@ def worker_failed(state: dict[str, Any], worker_id: str, error: dict[str, Any], 
 
 def supervisor_reply(state: dict[str, Any], workers: list[dict[str, Any]], **_: Any) -> dict[str, Any]:
     ctx = RunContext.from_state(state)
-    group = _group(ctx)
+    group = _group(ctx, renew_lock=True)
     call = agent_steps.paused_tool_call(ctx, "supervisor-1")
     by_agent = {w["agent_id"]: w["result"] for w in workers}
-    results = [by_agent.get(a, f"No response from {a}") for a in group["agent_ids"]]
-    tool_return = agent_steps.build_tool_return(ctx, group["manager_agent_id"], call, str(results))
+    supervisor = _manager(state, group)
+    results = [by_agent.get(a, f"No response from {a}") for a in (state.get("worker_ids") or _agent_ids(state, group))]
+    tool_return = agent_steps.build_tool_return(ctx, supervisor, call, str(results))
     agent_steps.agent_step(
         ctx,
-        group["manager_agent_id"],
+        supervisor,
         inputs=[tool_return],
         step_key="supervisor-2",
         share_replies=False,
@@ -190,10 +270,10 @@ def supervisor_reply(state: dict[str, Any], workers: list[dict[str, Any]], **_: 
 def main_agent_turn(state: dict[str, Any], **_: Any) -> dict[str, Any]:
     """sleeptime / voice_sleeptime: the main agent answers; background work happens in finalize."""
     ctx = RunContext.from_state(state)
-    group = _group(ctx)
+    group = _group(ctx, renew_lock=True)
     history_after = agent_steps.context_cut(ctx) if group["manager_type"] == "voice_sleeptime" else None
     agent_steps.agent_step(
-        ctx, group["manager_agent_id"], inputs=[], step_key="main", share_replies=False, history_after=history_after
+        ctx, _manager(state, group), inputs=[], step_key="main", share_replies=False, history_after=history_after
     )
     return state
 
@@ -231,31 +311,34 @@ def _response_ids(group: dict[str, Any], records: list[dict[str, Any]]) -> list[
 
 
 def finalize(state: dict[str, Any], **_: Any) -> dict[str, Any]:
+    """Usage, background passes, then the lock is released BEFORE the run is marked completed: a client that
+    sees the run finished may send again at once and must not meet a 409 from the run it just watched end."""
     ctx = RunContext.from_state(state)
     group = _group(ctx)
     records = runs_dal.list_step_records(ctx.org_id, ctx.run_id)
-    usage = _usage(ctx, group, records)
-    run_ids: list[str] | None = None
+    roster = {**group, "manager_agent_id": state.get("manager_agent_id") or group.get("manager_agent_id")}
+    usage = _usage(ctx, roster, records)
     if group["manager_type"] in ("sleeptime", "voice_sleeptime"):
-        run_ids = sleeptime.after_main_turn(ctx, group, state)
-        usage.run_ids = run_ids
-    stop_reason = state.get("stop_reason") or ("max_turns" if group["manager_type"] in ("round_robin", "dynamic") else "end_turn")
+        usage.run_ids = sleeptime.after_main_turn(ctx, group, state)
+    default_reason = "max_turns" if group["manager_type"] in ("round_robin", "dynamic") else "end_turn"
+    stop_reason = state.get("stop_reason") or default_reason
     run = runs_dal.get_run(ctx.org_id, ctx.run_id) or {}
     metadata = {**(run.get("metadata") or {}), "stop_reason": stop_reason, "usage": usage.model_dump(exclude={"steps_messages"})}
+    runs_dal.release_group_lock(ctx.org_id, ctx.group_id, ctx.run_id)
+    now = _now()
     runs_dal.update_run(
         ctx.org_id,
         ctx.run_id,
         {
             "status": "completed",
-            "completed_at": _now(),
-            "updated_at": _now(),
+            "completed_at": now,
+            "updated_at": now,
             "usage": usage.model_dump(),
-            "response_message_ids": _response_ids(group, records),
+            "response_message_ids": _response_ids(roster, records),
             "metadata": metadata,
         },
     )
     events_dal.append(ctx.org_id, ctx.run_id, [frames.usage_frame(usage), frames.DONE], once_key="final")
-    runs_dal.release_group_lock(ctx.org_id, ctx.group_id, ctx.run_id)
     return {**state, "done": True, "status": "completed"}
 
 
@@ -278,19 +361,22 @@ def _error_detail(error: dict[str, Any]) -> tuple[int, str]:
 
 
 def fail(state: dict[str, Any], error: dict[str, Any], **_: Any) -> dict[str, Any]:
+    """Record the failure on the run (lock released first, as in `finalize`) and end its event stream."""
     ctx = RunContext.from_state(state)
     status, detail = _error_detail(error or {})
     logger.warning("group run failed", extra={"run_id": ctx.run_id, "error": detail})
     records = runs_dal.list_step_records(ctx.org_id, ctx.run_id)
     run = runs_dal.get_run(ctx.org_id, ctx.run_id) or {}
     metadata = {**(run.get("metadata") or {}), "stop_reason": "error", "error": detail}
+    runs_dal.release_group_lock(ctx.org_id, ctx.group_id, ctx.run_id)
+    now = _now()
     runs_dal.update_run(
         ctx.org_id,
         ctx.run_id,
         {
             "status": "failed",
-            "completed_at": _now(),
-            "updated_at": _now(),
+            "completed_at": now,
+            "updated_at": now,
             "error_status": status,
             "error": detail,
             "metadata": metadata,
@@ -299,12 +385,15 @@ def fail(state: dict[str, Any], error: dict[str, Any], **_: Any) -> dict[str, An
     )
     code = "rate_limit_exceeded" if "RateLimited" in detail else "context_window_exceeded" if "ContextWindow" in detail else None
     events_dal.append(ctx.org_id, ctx.run_id, [frames.error_frame(detail, code), frames.DONE], once_key="final")
-    runs_dal.release_group_lock(ctx.org_id, ctx.group_id, ctx.run_id)
     return {**state, "done": True, "status": "failed"}
 
 
 def background_pass(state: dict[str, Any], **_: Any) -> dict[str, Any]:
     return sleeptime.background_pass(state)
+
+
+def background_failed(state: dict[str, Any], error: dict[str, Any], **_: Any) -> dict[str, Any]:
+    return sleeptime.background_failed(state, error or {})
 
 
 ACTIONS: dict[str, Callable[..., dict[str, Any]]] = {
@@ -320,6 +409,7 @@ ACTIONS: dict[str, Callable[..., dict[str, Any]]] = {
     "finalize": finalize,
     "fail": fail,
     "background_pass": background_pass,
+    "background_failed": background_failed,
 }
 
 
@@ -328,4 +418,8 @@ def dispatch(event: dict[str, Any]) -> dict[str, Any]:
     if action not in ACTIONS:
         raise StepFailedError(f"unknown action {action!r}")
     kwargs = {k: v for k, v in event.items() if k not in {"action", "run"}}
-    return ACTIONS[action](event["run"], **kwargs)
+    try:
+        return ACTIONS[action](event["run"], **kwargs)
+    except StorageUnavailableError as exc:
+        # A storage hiccup outside an agent step: the state machine retries errors of this name.
+        raise RetryableStepError(f"storage unavailable: {exc.detail}") from exc

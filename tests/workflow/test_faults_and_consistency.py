@@ -1,0 +1,269 @@
+"""Failures, retries, re-run tasks, pre-run checks, one run at a time, async sends (contract §4.7, §7.6, §7.6a,
+§12a, MA-1, X-24). The state machine's retry intervals are real 1 s sleeps in moto: keep these few."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+
+from lettagroups.agent.providers import offline_faults
+from lettagroups.dal import events as events_dal
+from lettagroups.dal import messages as messages_dal
+from lettagroups.dal import runs as runs_dal
+from lettagroups.errors import BadRequestError, ConflictError, DomainError
+from lettagroups.logic import agents as agents_logic
+from lettagroups.logic import group_messages
+from lettagroups.logic import groups as groups_logic
+from lettagroups.logic import runs as runs_logic
+from lettagroups.models.agents import CreateAgent
+from lettagroups.models.blocks import CreateBlock
+from lettagroups.models.identity import Actor
+from lettagroups.models.messages import LettaAsyncRequest
+from lettagroups.orchestration import tasks
+from lettagroups.orchestration.context import StepFailedError
+
+from workflow_builders import (
+    NAMES,
+    group_runs,
+    make_agent,
+    make_group,
+    offline_model,
+    request,
+    said,
+    send,
+    transcript,
+    wait_for_run,
+)
+
+
+def test_a_model_failure_on_turn_two_fails_the_send_and_keeps_turn_one(run_env: Actor):
+    # Given a round robin of two agents; velma's model refuses her first request (not retryable)
+    actor = run_env
+    fred = make_agent(actor, "fred")
+    velma = make_agent(actor, "velma", llm_config=offline_model("fail=bad_request&times=1"))
+    group_id = make_group(actor, [fred, velma])
+    # When the user sends a message
+    with pytest.raises(DomainError) as failure:
+        send(actor, group_id, "hello both")
+    # Then the send ends with the generic 500 error
+    assert failure.value.status_code == 500 and failure.value.detail == "An internal server error occurred"
+    # And the transcript holds exactly the input and fred's turn
+    listed = transcript(actor, group_id)
+    assert [(m.message_type, m.name) for m in listed] == [
+        ("user_message", None),
+        ("reasoning_message", "fred"),
+        ("assistant_message", "fred"),
+    ]
+    assert all(m.agent_id in (None, fred) for m in messages_dal.list_messages(actor.organization_id, group_id))
+    # And the run is failed with the model's error and an error stop reason
+    (run,) = group_runs(actor, group_id)
+    assert run["status"] == "failed" and "injected bad_request fault" in run["error"]
+    assert run["metadata"]["stop_reason"] == "error"
+    # And its event log ends with the generic error frame and [DONE]
+    assert [frame for _, frame in events_dal.read(actor.organization_id, run["id"], 0)][-2:] == [
+        '{"error":"Stream failed (internal error occurred)"}',
+        "[DONE]",
+    ]
+    # And the group is free: the next send runs (velma's model now answers)
+    response = send(actor, group_id, "hello again")
+    assert response.usage.step_count == 2 and [m.name for m in response.messages][-1] == "velma"
+
+
+def test_a_throttled_model_call_is_retried_without_duplicate_messages(run_env: Actor):
+    # Given a round robin where velma's model is throttled once
+    actor = run_env
+    agents = [make_agent(actor, n, llm_config=offline_model("fail=throttle&times=1") if n == "velma" else None) for n in NAMES]
+    group_id = make_group(actor, agents)
+    # When the user sends a message
+    response = send(actor, group_id, "hello everyone")
+    # Then velma's first attempt was throttled (and retried by the state machine)
+    assert offline_faults._injected[("fail=throttle&times=1", agents[1])] == 1
+    # And the run completes as if nothing happened
+    assert response.usage.step_count == 4
+    assert [m.name for m in response.messages if m.message_type == "assistant_message"] == NAMES
+    # And every message is stored once
+    listed = transcript(actor, group_id)
+    assert [m.message_type for m in listed] == ["user_message"] + ["reasoning_message", "assistant_message"] * 4
+    stored = messages_dal.list_messages(actor.organization_id, group_id)
+    assert len(stored) == len({m.id for m in stored}) == 9
+
+
+def test_re_running_a_task_writes_nothing_new(run_env: Actor):
+    # Given a completed round robin run
+    actor = run_env
+    agents = [make_agent(actor, n) for n in NAMES[:2]]
+    group_id = make_group(actor, agents)
+    response = send(actor, group_id, "hello")
+    (run,) = group_runs(actor, group_id)
+    org = actor.organization_id
+    before = [m.model_dump() for m in messages_dal.list_messages(org, group_id)]
+    frames_before = events_dal.read(org, run["id"], 0)
+    state = {
+        "kind": "group",
+        "org_id": org,
+        "user_id": actor.user_id,
+        "group_id": group_id,
+        "run_id": run["id"],
+        "manager_type": "round_robin",
+        "turn": 0,
+        "max_turns": 2,
+        "done": False,
+        "prev": None,
+    }
+    # Then a turn of a run that no longer holds the group is refused (it could interleave with a newer run)
+    with pytest.raises(StepFailedError, match="no longer holds the lock"):
+        tasks.dispatch({"action": "round_robin_turn", "run": state})
+    # When Step Functions re-runs the first turn and finalize with the same input (while the run holds the group)
+    runs_dal.acquire_group_lock(org, group_id, run["id"])
+    again = tasks.dispatch({"action": "round_robin_turn", "run": state})
+    tasks.dispatch({"action": "finalize", "run": {**again, "turn": 2, "done": True}})
+    # Then the turn moves on as before, and nothing new is stored or streamed
+    assert again["turn"] == 1 and again["done"] is False
+    assert [m.model_dump() for m in messages_dal.list_messages(org, group_id)] == before
+    assert events_dal.read(org, run["id"], 0) == frames_before
+    # And the re-run finalize released the group again
+    assert send(actor, group_id, "next").usage.step_count == 2
+    # And the run record still says what the send returned
+    assert runs_dal.get_run(org, run["id"])["usage"]["step_count"] == response.usage.step_count == 2
+
+
+def test_a_re_run_finalize_neither_counts_the_turn_twice_nor_starts_a_second_pass(run_env: Actor):
+    # Given a sleeptime group whose first turn started a background pass
+    actor = run_env
+    main = agents_logic.create_agent(
+        actor, CreateAgent(name="main", enable_sleeptime=True, memory_blocks=[CreateBlock(label="human", value="")])
+    )
+    group_id = main.multi_agent_group.id
+    response = send(actor, group_id, "hello")
+    (background,) = response.usage.run_ids
+    group = groups_logic.retrieve_group(actor, group_id)
+    assert group.turns_counter == 0
+    (run,) = group_runs(actor, group_id)
+    # And finalize crashed after planning the pass but before recording that it was started
+    org = actor.organization_id
+    runs_dal.update_run(org, run["id"], {"status": "running", "background_run_ids": None}, unless_terminal=False)
+    state = {"kind": "group", "org_id": org, "user_id": actor.user_id, "group_id": group_id, "run_id": run["id"]}
+    # When finalize runs again
+    tasks.dispatch({"action": "finalize", "run": {**state, "manager_type": "sleeptime", "done": False}})
+    # Then the same pass is reported, the counter did not move again, and no second pass exists
+    assert runs_dal.get_run(org, run["id"])["usage"]["run_ids"] == [background]
+    after = groups_logic.retrieve_group(actor, group_id)
+    assert (after.turns_counter, after.last_processed_message_id) == (0, group.last_processed_message_id)
+    assert [r["id"] for r in group_runs(actor, group_id, kind="background")] == [background]
+    assert wait_for_run(actor, background).status == "completed"
+
+
+def test_pre_run_checks_answer_before_anything_runs(run_env: Actor):
+    # Given a group with no agents (MA-1)
+    actor = run_env
+    group_id = make_group(actor, [])
+    # When the user sends to it, twice
+    for _ in range(2):
+        # Then each send is 400, not a 409 from a lock left behind
+        with pytest.raises(BadRequestError, match="Empty group: group must have at least one agent"):
+            send(actor, group_id, "anyone?")
+    # And no run was created
+    assert group_runs(actor, group_id) == []
+    # And an assistant-role input is refused before running too
+    group_id = make_group(actor, [make_agent(actor, "fred")])
+    with pytest.raises(BadRequestError, match="Invalid message role: assistant"):
+        group_messages.send_message(actor, group_id, request("hi", role="assistant"))
+    assert group_runs(actor, group_id) == []
+
+
+def test_agents_without_memory_blocks_complete(run_env: Actor):
+    # Given two agents created with memory_blocks=[] (X-24)
+    actor = run_env
+    agents = [agents_logic.create_agent(actor, CreateAgent(name=n, memory_blocks=[])).id for n in NAMES[:2]]
+    group_id = make_group(actor, agents)
+    # When the user sends a message
+    started = time.monotonic()
+    response = send(actor, group_id, "hello")
+    # Then the run completes, promptly
+    assert response.usage.step_count == 2 and len(said(response.messages)) == 2
+    assert time.monotonic() - started < 10
+
+
+def test_a_second_send_to_a_running_group_is_refused_with_409(run_env: Actor):
+    # Given a group whose only agent answers slowly, and a send in progress
+    actor = run_env
+    slow = make_agent(actor, "slowpoke", llm_config=offline_model("delay_ms=800"))
+    group_id = make_group(actor, [slow])
+    outcome: dict[str, object] = {}
+    first = threading.Thread(target=lambda: outcome.update(response=send(actor, group_id, "take your time")))
+    first.start()
+    deadline = time.monotonic() + 5
+    while not group_runs(actor, group_id) and time.monotonic() < deadline:
+        time.sleep(0.02)
+    # When a second send (sync or async) arrives meanwhile (§7.6a)
+    with pytest.raises(ConflictError, match=f"Group {group_id} is already running a conversation"):
+        send(actor, group_id, "me too")
+    with pytest.raises(ConflictError, match="is already running a conversation"):
+        group_messages.send_message_async(actor, group_id, LettaAsyncRequest.model_validate(request("me too").model_dump()))
+    first.join(timeout=30)
+    # Then the first run completes untouched, with only its own messages
+    assert outcome["response"].usage.step_count == 1
+    assert [m.content for m in transcript(actor, group_id) if m.message_type == "user_message"] == ["take your time"]
+    assert len(group_runs(actor, group_id)) == 1
+    # And once it is over the group takes sends again
+    assert send(actor, group_id, "your turn").usage.step_count == 1
+
+
+def test_async_send_returns_a_run_that_completes_with_the_sync_messages(run_env: Actor):
+    # Given a round robin group
+    actor = run_env
+    agents = [make_agent(actor, n) for n in NAMES[:3]]
+    group_id = make_group(actor, agents)
+    # When the user sends asynchronously
+    run = group_messages.send_message_async(
+        actor, group_id, LettaAsyncRequest.model_validate(request("hello async").model_dump())
+    )
+    # Then a Run comes back at once, not yet finished
+    assert run.id.startswith("run-") and run.status in ("created", "running")
+    assert run.metadata["group_id"] == group_id
+    # And later it is completed, with usage and stop_reason in its metadata
+    done = wait_for_run(actor, run.id)
+    assert done.status == "completed" and done.completed_at is not None
+    assert done.metadata["stop_reason"] in ("end_turn", "max_turns")
+    assert done.metadata["usage"]["step_count"] == 3
+    usage = runs_logic.retrieve_run_usage(actor, run.id)
+    assert usage.total_tokens == done.metadata["usage"]["total_tokens"] > 0
+    # And the run's messages are exactly what the sync send would have returned
+    record = runs_dal.get_run(actor.organization_id, run.id)
+    sync_view = [m.model_dump() for m in group_messages.response_messages(actor, record)]
+    run_messages = [m.model_dump() for m in runs_logic.list_run_messages(actor, run.id)]
+    assert run_messages == sync_view
+    assert [m["message_type"] for m in run_messages] == ["reasoning_message", "assistant_message"] * 3
+    assert [m["name"] for m in run_messages][1::2] == NAMES[:3]
+
+
+def test_an_agent_deleted_mid_run_fails_the_send_with_404(run_env: Actor):
+    # Given a round robin whose first speaker answers slowly
+    actor = run_env
+    fred = make_agent(actor, "fred", llm_config=offline_model("delay_ms=500"))
+    velma = make_agent(actor, "velma")
+    group_id = make_group(actor, [fred, velma])
+    outcome: dict[str, BaseException] = {}
+
+    def sending() -> None:
+        try:
+            send(actor, group_id, "hello")
+        except BaseException as exc:  # noqa: BLE001 - inspected below
+            outcome["error"] = exc
+
+    worker = threading.Thread(target=sending)
+    worker.start()
+    deadline = time.monotonic() + 5
+    while not group_runs(actor, group_id) and time.monotonic() < deadline:
+        time.sleep(0.02)
+    # When velma is deleted while fred is still speaking
+    agents_logic.delete_agent(actor, velma)
+    worker.join(timeout=30)
+    # Then the send fails with 404 naming the missing agent (§4.7 in-run failure), not a 500
+    error = outcome["error"]
+    assert isinstance(error, DomainError) and error.status_code == 404
+    assert f"Agent not found with id={velma}" in error.detail
+    # And fred's turn stays in the transcript
+    assert [m.name for m in transcript(actor, group_id)] == [None, "fred", "fred"]
