@@ -22,7 +22,7 @@ from ..errors import StorageUnavailableError
 from ..models.messages import LettaUsageStatistics
 from ..observability import logger
 from ..streaming import frames
-from . import agent_steps, sleeptime
+from . import agent_steps, callbacks, sleeptime
 from .context import MAX_TURNS_CAP, RetryableStepError, RunContext, StepFailedError
 
 SUPERVISOR_RULES = supervisor_tool_rules()
@@ -339,6 +339,7 @@ def finalize(state: dict[str, Any], **_: Any) -> dict[str, Any]:
         },
     )
     events_dal.append(ctx.org_id, ctx.run_id, [frames.usage_frame(usage), frames.DONE], once_key="final")
+    callbacks.send_callback(ctx)
     return {**state, "done": True, "status": "completed"}
 
 
@@ -385,6 +386,7 @@ def fail(state: dict[str, Any], error: dict[str, Any], **_: Any) -> dict[str, An
     )
     code = "rate_limit_exceeded" if "RateLimited" in detail else "context_window_exceeded" if "ContextWindow" in detail else None
     events_dal.append(ctx.org_id, ctx.run_id, [frames.error_frame(detail, code), frames.DONE], once_key="final")
+    callbacks.send_callback(ctx)
     return {**state, "done": True, "status": "failed"}
 
 
