@@ -4,10 +4,15 @@
 Routes: POST /v1/groups/{group_id}/messages/stream (contract §4.8) and the resumable
 GET|POST /v1/runs/{run_id}/stream (contract §12a). Failures before the run starts are JSON
 errors; once the stream has started, failures arrive as an error frame then [DONE].
+
+The run itself executes elsewhere (the group-run state machine); this function only starts it
+and follows its event log (streaming/tail.py), so a client that disconnects stops nothing and can
+come back with Last-Event-ID or ?starting_after= (the run id is in the X-Run-Id header).
 """
 
 import asyncio
 import json
+import time
 from typing import Any
 
 from pydantic import ValidationError
@@ -16,6 +21,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
+from lettagroups.api import app as api_app
 from lettagroups.api.app import INTERNAL_ERROR
 from lettagroups.api.stream_auth import actor_for_stream
 from lettagroups.api.validation import validation_detail
@@ -23,10 +29,11 @@ from lettagroups.errors import DomainError
 from lettagroups.logic import group_messages, runs
 from lettagroups.models.messages import LettaStreamingRequest
 from lettagroups.observability import logger
-from lettagroups.streaming.tail import tail
+from lettagroups.streaming.tail import DEFAULT_DEADLINE_SECONDS, tail
 
 SSE_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
 SSE_TYPE = "text/event-stream; charset=utf-8"
+DEADLINE_MARGIN_SECONDS = 10.0  # end the stream cleanly this long before Lambda would cut it
 
 
 def _error(exc: Exception) -> Response:
@@ -38,70 +45,122 @@ def _error(exc: Exception) -> Response:
     return JSONResponse(INTERNAL_ERROR, status_code=500)
 
 
+def _invalid(loc: list[str], kind: str, msg: str, value: Any = None) -> JSONResponse:
+    return JSONResponse({"detail": [{"type": kind, "loc": loc, "msg": msg, "input": value}]}, status_code=422)
+
+
+def _deadline_seconds(request: Request) -> float:
+    """How long the stream may stay open: until shortly before this invocation's deadline (the Lambda Web
+    Adapter passes the Lambda context as JSON in x-amzn-lambda-context), else a default below 900 s."""
+    raw = request.headers.get("x-amzn-lambda-context")
+    if raw:
+        try:
+            context = json.loads(raw)
+            deadline_ms = float(context.get("deadline") or context.get("deadline_ms") or 0)
+        except (ValueError, TypeError, AttributeError):
+            deadline_ms = 0
+        if deadline_ms > 0:
+            return max(1.0, deadline_ms / 1000 - time.time() - DEADLINE_MARGIN_SECONDS)
+    return DEFAULT_DEADLINE_SECONDS
+
+
+class _BadBody(Exception):
+    def __init__(self, response: Response) -> None:
+        super().__init__("bad body")
+        self.response = response
+
+
 async def _json_body(request: Request) -> Any:
+    """The parsed JSON body (None when empty), refused as the REST API refuses it: too big (413), not JSON,
+    too deep, unstorable numbers, or not an object (422)."""
     raw = await request.body()
     if not raw:
         return None
-    return json.loads(raw)
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise _BadBody(_invalid(["body"], "json_invalid", "Body is not UTF-8 JSON")) from None
+    try:
+        early = api_app._precheck({"body": text})
+    except DomainError as exc:
+        raise _BadBody(_error(exc)) from None
+    if early is not None:
+        raise _BadBody(Response(early.body, status_code=early.status_code, media_type="application/json"))
+    return json.loads(text)
+
+
+def _stream(org_id: str, run_id: str, starting_after: int, request: Request) -> StreamingResponse:
+    return StreamingResponse(
+        tail(org_id, run_id, starting_after, deadline_seconds=_deadline_seconds(request)),
+        media_type=SSE_TYPE,
+        headers={**SSE_HEADERS, "X-Run-Id": run_id},
+    )
 
 
 async def send_group_message_stream(request: Request) -> Response:
     try:
+        # the origin secret and credentials first (api/stream_auth.py): a function URL has no authorizer
         actor = await asyncio.to_thread(actor_for_stream, dict(request.headers))
         body = await _json_body(request)
         if body is None:
-            return JSONResponse(
-                {"detail": [{"type": "missing", "loc": ["body"], "msg": "Field required", "input": None}]}, status_code=422
-            )
+            return _invalid(["body"], "missing", "Field required")
         payload = LettaStreamingRequest.model_validate(body)
         run = await asyncio.to_thread(
             group_messages.start_run, actor, request.path_params["group_id"], payload, stream_tokens=payload.stream_tokens
         )
-    except ValueError as exc:
-        if isinstance(exc, ValidationError):
-            return _error(exc)
-        return JSONResponse(
-            {"detail": [{"type": "json_invalid", "loc": ["body"], "msg": "JSON decode error", "input": None}]}, status_code=422
-        )
-    except Exception as exc:  # noqa: BLE001 - mapped to the contract's JSON errors
+    except _BadBody as bad:
+        return bad.response
+    except Exception as exc:  # noqa: BLE001 - mapped to the contract's JSON errors, before any SSE
         return _error(exc)
-    return StreamingResponse(
-        tail(actor.organization_id, run["id"]), media_type=SSE_TYPE, headers={**SSE_HEADERS, "X-Run-Id": run["id"]}
-    )
+    return _stream(actor.organization_id, run["id"], 0, request)
+
+
+def _non_negative(value: Any, loc: list[str]) -> int:
+    if isinstance(value, bool):
+        raise _BadCursor(loc, value)
+    try:
+        number = int(value)
+    except (TypeError, ValueError):
+        raise _BadCursor(loc, value) from None
+    if number < 0 or (isinstance(value, float) and value != number):
+        raise _BadCursor(loc, value)
+    return number
+
+
+class _BadCursor(Exception):
+    def __init__(self, loc: list[str], value: Any) -> None:
+        super().__init__(f"{loc}: {value!r}")
+        self.loc = loc
+        self.value = value
 
 
 async def stream_run(request: Request) -> Response:
+    """The run's frames after `starting_after` (query on GET, JSON body on POST) or the Last-Event-ID header,
+    whichever is later; the whole run from the start when neither is given."""
     try:
         actor = await asyncio.to_thread(actor_for_stream, dict(request.headers))
-        starting_after = 0
-        if request.method == "POST":
-            body = await _json_body(request) or {}
-            starting_after = int(body.get("starting_after", 0)) if isinstance(body, dict) else 0
-        else:
-            starting_after = int(request.query_params.get("starting_after", "0") or 0)
-        last_event_id = request.headers.get("last-event-id")
-        if last_event_id:
-            starting_after = max(starting_after, int(last_event_id))
-        if starting_after < 0:
-            raise ValueError("starting_after must not be negative")
-        run = await asyncio.to_thread(runs.load_run, actor, request.path_params["run_id"])
-    except ValueError:
-        return JSONResponse(
-            {
-                "detail": [
-                    {
-                        "type": "int_parsing",
-                        "loc": ["query", "starting_after"],
-                        "msg": "Input should be a non-negative integer",
-                        "input": None,
-                    }
-                ]
-            },
-            status_code=422,
-        )
     except Exception as exc:  # noqa: BLE001
         return _error(exc)
-    return StreamingResponse(tail(actor.organization_id, run["id"], starting_after), media_type=SSE_TYPE, headers=SSE_HEADERS)
+    try:
+        starting_after = 0
+        if request.method == "POST":
+            body = await _json_body(request)
+            if body and body.get("starting_after") is not None:
+                starting_after = _non_negative(body["starting_after"], ["body", "starting_after"])
+        elif request.query_params.get("starting_after"):
+            starting_after = _non_negative(request.query_params["starting_after"], ["query", "starting_after"])
+        last_event_id = (request.headers.get("last-event-id") or "").strip()
+        if last_event_id:
+            starting_after = max(starting_after, _non_negative(last_event_id, ["header", "Last-Event-ID"]))
+    except _BadBody as bad:
+        return bad.response
+    except _BadCursor as exc:
+        return _invalid(exc.loc, "int_parsing", "Input should be a non-negative integer", exc.value)
+    try:
+        run = await asyncio.to_thread(runs.load_run, actor, request.path_params["run_id"])
+    except Exception as exc:  # noqa: BLE001
+        return _error(exc)
+    return _stream(actor.organization_id, run["id"], starting_after, request)
 
 
 app = Starlette(

@@ -19,9 +19,14 @@ FAKE_CREDENTIALS = {
 
 
 def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+    """A free loopback port, never the one the API is about to listen on (PORT is bound after the emulator)."""
+    reserved = os.environ.get("PORT")
+    while True:
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+            sock.bind(("127.0.0.1", 0))
+            port = int(sock.getsockname()[1])
+        if str(port) != reserved:
+            return port
 
 
 @dataclass

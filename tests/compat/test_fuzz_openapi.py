@@ -15,7 +15,6 @@ from schemathesis.checks import not_a_server_error
 
 ROOT = Path(__file__).resolve().parents[2]
 DOCUMENT = ROOT / "functions" / "openapi_document" / "openapi.json"
-STREAMING = {"send_group_message_streaming", "stream_run"}
 
 schema = schemathesis.openapi.from_path(str(DOCUMENT))
 pytestmark = pytest.mark.compat
@@ -29,8 +28,6 @@ def _count(server_url: str) -> int:
 @settings(max_examples=8, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True)
 def test_no_input_makes_a_server_error(case, server_url):
     # Given any request the document allows, and many it does not
-    if case.operation.definition.raw.get("operationId") in STREAMING:
-        pytest.skip("SSE routes are fuzzed through their JSON pre-run errors in tests/stream")
     creates = case.method.upper() == "POST" and case.path.rstrip("/") == "/v1/groups"
     before = _count(server_url) if creates else None
     # When it is sent to the server

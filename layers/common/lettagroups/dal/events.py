@@ -44,9 +44,9 @@ def append(org_id: str, run_id: str, frames: list[str], once_key: Optional[str] 
     """Append frames (the text after `data: `) and return their sequence numbers.
 
     With `once_key`, the append happens at most once per run for that key, so a retried task
-    does not stream the same step twice.
+    does not stream the same step twice. `frames` may then be empty: the key is only marked done.
     """
-    if not frames:
+    if not frames and not once_key:
         return []
     if len(frames) > MAX_FRAMES_PER_WRITE:
         out: list[int] = []

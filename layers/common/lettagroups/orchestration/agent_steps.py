@@ -172,10 +172,12 @@ def agent_step(
                 batcher.close()  # what the model said before the failure reaches the client before the error frame
             raise
     except ModelError as exc:
+        # Structured, so the run's failure handler can tell a rate limit or an overflowing context
+        # (which the SSE error frame names) from anything else, whichever attempt was the last.
+        reason = json.dumps({"status": 500, "detail": str(exc), "code": exc.code})
         if exc.retryable:
-            raise RetryableStepError(f"{type(exc).__name__}: {exc}") from exc
-        # The class name tells the run's failure handler which SSE error this is (context window, rate limit).
-        raise StepFailedError(f"{type(exc).__name__}: {exc}") from exc
+            raise RetryableStepError(reason) from exc
+        raise StepFailedError(reason) from exc
     except (BlockVersionConflict, agent_step_module.MemoryEditConflictError) as exc:
         raise RetryableStepError(f"memory edit conflict: {exc}") from exc
     except StorageUnavailableError as exc:

@@ -343,8 +343,8 @@ def finalize(state: dict[str, Any], **_: Any) -> dict[str, Any]:
     return {**state, "done": True, "status": "completed"}
 
 
-def _error_detail(error: dict[str, Any]) -> tuple[int, str]:
-    """The status and message to report for a failed run, from the Step Functions error object."""
+def _error_detail(error: dict[str, Any]) -> tuple[int, str, str | None]:
+    """The status, message and error code of a failed run, from the Step Functions error object."""
     cause = error.get("Cause") or ""
     message = cause
     try:
@@ -355,16 +355,16 @@ def _error_detail(error: dict[str, Any]) -> tuple[int, str]:
     try:
         detail = json.loads(message)
         if isinstance(detail, dict) and "status" in detail:
-            return int(detail["status"]), str(detail.get("detail"))
+            return int(detail["status"]), str(detail.get("detail")), detail.get("code")
     except (ValueError, TypeError):
         pass
-    return 500, str(message or error.get("Error") or "run failed")
+    return 500, str(message or error.get("Error") or "run failed"), None
 
 
 def fail(state: dict[str, Any], error: dict[str, Any], **_: Any) -> dict[str, Any]:
     """Record the failure on the run (lock released first, as in `finalize`) and end its event stream."""
     ctx = RunContext.from_state(state)
-    status, detail = _error_detail(error or {})
+    status, detail, code = _error_detail(error or {})
     logger.warning("group run failed", extra={"run_id": ctx.run_id, "error": detail})
     records = runs_dal.list_step_records(ctx.org_id, ctx.run_id)
     run = runs_dal.get_run(ctx.org_id, ctx.run_id) or {}
@@ -384,7 +384,6 @@ def fail(state: dict[str, Any], error: dict[str, Any], **_: Any) -> dict[str, An
             "response_message_ids": sorted(i for r in records for i in r.get("output_message_ids") or []),
         },
     )
-    code = "rate_limit_exceeded" if "RateLimited" in detail else "context_window_exceeded" if "ContextWindow" in detail else None
     events_dal.append(ctx.org_id, ctx.run_id, [frames.error_frame(detail, code), frames.DONE], once_key="final")
     callbacks.send_callback(ctx)
     return {**state, "done": True, "status": "failed"}

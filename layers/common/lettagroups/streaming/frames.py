@@ -46,8 +46,14 @@ def error_frame(detail: str | None = None, code: str | None = None) -> str:
 
 
 def sse(seq: int | None, data: str) -> bytes:
+    """One SSE event: `id: <seq>` (when the frame is in the run's log) and the data, then a blank line.
+
+    Frames are single-line (compact JSON escapes newlines); a multi-line payload would still be framed
+    correctly, one `data:` line per line (SSE ends lines at CR, LF or CRLF), which clients join back with LF.
+    """
     head = f"id: {seq}\n" if seq is not None else ""
-    return f"{head}data: {data}\n\n".encode()
+    body = "".join(f"data: {line}\n" for line in data.splitlines() or [""])
+    return f"{head}{body}\n".encode()
 
 
 KEEPALIVE = b": keep-alive\n\n"
