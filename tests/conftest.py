@@ -8,6 +8,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
 import sys
@@ -50,16 +51,20 @@ def _free_port() -> int:
     return free_port()
 
 
-@pytest.fixture(scope="session")
-def server_url() -> Iterator[str]:
-    """`make run` in a subprocess on a free port; yields its base URL."""
+@contextlib.contextmanager
+def local_server(extra_env: dict[str, str] | None = None, log_name: str = "local-server.log") -> Iterator[str]:
+    """`make run` in a subprocess on a free port, with `extra_env`; yields its base URL."""
     import httpx
 
     port = _free_port()
-    env = {**os.environ, "PORT": str(port)}
-    env.pop("DYNAMODB_ENDPOINT_URL", None)
-    env.pop("MOTO_PORT", None)
-    log = open(ROOT / ".pytest_cache" / "local-server.log", "w") if (ROOT / ".pytest_cache").exists() else subprocess.DEVNULL
+    env = {**os.environ, "PORT": str(port), **(extra_env or {})}
+    for name in ("DYNAMODB_ENDPOINT_URL", "MOTO_PORT", "TABLE_NAME", "STATE_MACHINE_ARN", "STEPFUNCTIONS_ENDPOINT_URL"):
+        env.pop(name, None)  # the subprocess starts its own emulation
+    for name in ("AUTH_MODE", "ORIGIN_SECRET", "SERVER_PASSWORD"):
+        if name not in (extra_env or {}):
+            env.pop(name, None)
+    cache = ROOT / ".pytest_cache"
+    log = open(cache / log_name, "w") if cache.exists() else subprocess.DEVNULL
     proc = subprocess.Popen([sys.executable, "-m", "lettagroups_local"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
     deadline = time.time() + 60
@@ -71,14 +76,45 @@ def server_url() -> Iterator[str]:
             pass
         if proc.poll() is not None or time.time() > deadline:
             proc.kill()
-            raise RuntimeError("local server did not start")
+            raise RuntimeError(f"local server did not start; see .pytest_cache/{log_name}")
         time.sleep(0.1)
-    yield url
-    proc.terminate()
     try:
-        proc.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
+        yield url
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+@pytest.fixture(scope="session")
+def start_local_server():
+    """`local_server` for tests that need a differently configured server (e.g. password mode)."""
+    return local_server
+
+
+@pytest.fixture(scope="session")
+def server_url() -> Iterator[str]:
+    """`make run` in a subprocess on a free port; yields its base URL."""
+    with local_server() as url:
+        yield url
+
+
+@pytest.fixture(scope="session")
+def letta(server_url: str):
+    from letta_client import Letta
+
+    return Letta(base_url=server_url, timeout=30)
+
+
+@pytest.fixture(scope="session")
+def http(server_url: str):
+    """Plain httpx: no redirects (the API answers every path directly, contract §1), no SSE Accept header."""
+    import httpx
+
+    with httpx.Client(base_url=server_url, timeout=30, follow_redirects=False) as client:
+        yield client
 
 
 @pytest.fixture

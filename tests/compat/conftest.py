@@ -8,23 +8,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-import httpx
 import pytest
 from letta_client import Letta
 
 from compat_helpers import Tracker
-
-
-@pytest.fixture(scope="session")
-def letta(server_url: str) -> Letta:
-    return Letta(base_url=server_url, timeout=30)
-
-
-@pytest.fixture(scope="session")
-def http(server_url: str) -> Iterator[httpx.Client]:
-    # No redirects: the API must answer every path directly (contract §1).
-    with httpx.Client(base_url=server_url, timeout=30, follow_redirects=False) as client:
-        yield client
 
 
 @pytest.fixture

@@ -7,10 +7,6 @@ A second server subprocess, started like the `server_url` fixture with the passw
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -28,35 +24,10 @@ UNKNOWN_GROUP = "group-00000000-0000-4000-8000-0000000000ff"
 
 
 @pytest.fixture(scope="module")
-def secure_url() -> Iterator[str]:
+def secure_url(start_local_server) -> Iterator[str]:
     """The local server with SERVER_PASSWORD set, on a free port; yields its base URL."""
-    from lettagroups_local.emulation import free_port
-
-    port = free_port()
-    env = {**os.environ, "PORT": str(port), "SERVER_PASSWORD": PASSWORD}
-    for name in ("DYNAMODB_ENDPOINT_URL", "MOTO_PORT", "AUTH_MODE", "ORIGIN_SECRET"):
-        env.pop(name, None)
-    cache = ROOT / ".pytest_cache"
-    log = open(cache / "local-server-password.log", "w") if cache.exists() else subprocess.DEVNULL
-    proc = subprocess.Popen([sys.executable, "-m", "lettagroups_local"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.time() + 60
-    while True:
-        try:
-            if httpx.get(f"{url}/v1/health/", timeout=1).status_code == 200:
-                break
-        except httpx.HTTPError:
-            pass
-        if proc.poll() is not None or time.time() > deadline:
-            proc.kill()
-            raise RuntimeError("local server (password mode) did not start")
-        time.sleep(0.1)
-    yield url
-    proc.terminate()
-    try:
-        proc.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
+    with start_local_server({"SERVER_PASSWORD": PASSWORD}, "local-server-password.log") as url:
+        yield url
 
 
 @pytest.fixture(scope="module")

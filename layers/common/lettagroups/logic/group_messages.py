@@ -167,18 +167,7 @@ def wait_for_run(actor: Actor, run_id: str, timeout: float) -> dict[str, Any]:
 def response_messages(actor: Actor, run: dict[str, Any], *, live: bool = True) -> list[LettaMessageBase]:
     config = run.get("request_config") or {}
     stored = messages_dal.get_messages(actor.organization_id, run["conversation_id"], run.get("response_message_ids") or [])
-    out: list[LettaMessageBase] = []
-    for message in sorted(stored, key=lambda m: m.id):
-        out.extend(
-            presentation.to_letta_messages(
-                message,
-                use_assistant_message=config.get("use_assistant_message", True),
-                assistant_message_tool_name=config.get("assistant_message_tool_name", "send_message"),
-                assistant_message_tool_kwarg=config.get("assistant_message_tool_kwarg", "message"),
-                live=live,
-            )
-        )
-    return out
+    return presentation.present_all(sorted(stored, key=lambda m: m.id), config, live=live)
 
 
 def raise_run_error(run: dict[str, Any]) -> None:
@@ -228,17 +217,12 @@ def list_messages(
         stored = messages_dal.list_messages(org, group_id, after=after, before=before, limit=limit, ascending=True)
     else:
         stored = list(reversed(messages_dal.list_messages(org, group_id, before=before, limit=limit, ascending=False)))
-    out: list[LettaMessageBase] = []
-    for message in stored:
-        out.extend(
-            presentation.to_letta_messages(
-                message,
-                use_assistant_message=use_assistant_message,
-                assistant_message_tool_name=assistant_message_tool_name,
-                assistant_message_tool_kwarg=assistant_message_tool_kwarg,
-            )
-        )
-    return out
+    config = {
+        "use_assistant_message": use_assistant_message,
+        "assistant_message_tool_name": assistant_message_tool_name,
+        "assistant_message_tool_kwarg": assistant_message_tool_kwarg,
+    }
+    return presentation.present_all(stored, config)
 
 
 def _presentable_type(message: StoredMessage) -> str | None:

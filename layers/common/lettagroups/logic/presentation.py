@@ -8,7 +8,7 @@ a send) carry neither, and a live tool return shows the raw return string instea
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from typing import Any, Optional, Union
 
@@ -195,6 +195,25 @@ def _convert_assistant(
         out.append(
             ToolCallMessage(
                 **base, otid=otid(), tool_call=ToolCall(name=name, arguments=arguments, tool_call_id=str(call.get("id") or ""))
+            )
+        )
+    return out
+
+
+def present_all(
+    messages: Sequence[StoredMessage], request_config: Optional[dict[str, Any]] = None, *, live: bool = False
+) -> list[LettaMessageBase]:
+    """Every stored message as LettaMessages, in the given order, with a request's assistant-message settings."""
+    config = request_config or {}
+    out: list[LettaMessageBase] = []
+    for message in messages:
+        out.extend(
+            to_letta_messages(
+                message,
+                use_assistant_message=config.get("use_assistant_message", True),
+                assistant_message_tool_name=config.get("assistant_message_tool_name", "send_message"),
+                assistant_message_tool_kwarg=config.get("assistant_message_tool_kwarg", "message"),
+                live=live,
             )
         )
     return out

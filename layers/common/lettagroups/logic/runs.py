@@ -63,15 +63,4 @@ def list_run_messages(
     if role:
         stored = [m for m in stored if m.role == role]
     stored.sort(key=lambda m: m.id, reverse=order == "desc")
-    out: list[LettaMessageBase] = []
-    for message in stored[:limit]:
-        out.extend(
-            presentation.to_letta_messages(
-                message,
-                use_assistant_message=config.get("use_assistant_message", True),
-                assistant_message_tool_name=config.get("assistant_message_tool_name", "send_message"),
-                assistant_message_tool_kwarg=config.get("assistant_message_tool_kwarg", "message"),
-                live=True,
-            )
-        )
-    return out
+    return presentation.present_all(stored[:limit], config, live=True)
