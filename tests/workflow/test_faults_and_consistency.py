@@ -267,3 +267,56 @@ def test_an_agent_deleted_mid_run_fails_the_send_with_404(run_env: Actor):
     assert f"Agent not found with id={velma}" in error.detail
     # And fred's turn stays in the transcript
     assert [m.name for m in transcript(actor, group_id)] == [None, "fred", "fred"]
+
+
+def test_a_task_that_crashes_after_writing_is_retried_without_duplicates(run_env: Actor, monkeypatch: pytest.MonkeyPatch):
+    # Given a round robin whose second turn's task crashes once right after its step was written
+    actor = run_env
+    agents = [make_agent(actor, n) for n in NAMES[:3]]
+    group_id = make_group(actor, agents)
+    original = tasks.ACTIONS["round_robin_turn"]
+    crashes: list[int] = []
+
+    def crash_once_after_writing(state: dict, **kwargs: object) -> dict:
+        result = original(state, **kwargs)
+        if state["turn"] == 1 and not crashes:
+            crashes.append(1)
+            raise RuntimeError("the task's process died after its step was stored")
+        return result
+
+    monkeypatch.setitem(tasks.ACTIONS, "round_robin_turn", crash_once_after_writing)
+    # When the user sends a message
+    response = send(actor, group_id, "hello again")
+    # Then the crash happened, the state machine retried the task, and the run completed normally
+    assert crashes == [1]
+    assert response.usage.step_count == 3
+    assert [m.name for m in response.messages if m.message_type == "assistant_message"] == NAMES[:3]
+    # And every completed message is stored exactly once
+    stored = messages_dal.list_messages(actor.organization_id, group_id)
+    assert len(stored) == len({m.id for m in stored}) == 1 + 3 * 2
+
+
+def test_a_throttled_table_write_is_retried_and_nothing_is_lost(run_env: Actor, monkeypatch: pytest.MonkeyPatch):
+    # Given a round robin where DynamoDB throttles the first write of the first turn's step
+    from lettagroups.errors import StorageUnavailableError
+
+    actor = run_env
+    agents = [make_agent(actor, n) for n in NAMES[:2]]
+    group_id = make_group(actor, agents)
+    original = messages_dal.put_step
+    throttled: list[int] = []
+
+    def throttle_once(*args: object, **kwargs: object) -> object:
+        if not throttled:
+            throttled.append(1)
+            raise StorageUnavailableError()
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(messages_dal, "put_step", throttle_once)
+    # When the user sends a message
+    response = send(actor, group_id, "hello")
+    # Then the throttled step was retried and the run completed with every message once
+    assert throttled == [1]
+    assert response.usage.step_count == 2
+    listed = transcript(actor, group_id)
+    assert [m.message_type for m in listed] == ["user_message"] + ["reasoning_message", "assistant_message"] * 2
