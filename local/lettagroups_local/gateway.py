@@ -127,6 +127,9 @@ class Gateway:
         self.routes = routes if routes is not None else http_routes()
         self.extra = extra or []
         self.authorizer = authorizer
+        # Runs during uvicorn's graceful shutdown; code after `Server.run()` may never run, because
+        # uvicorn re-raises the signal that stopped it.
+        self.on_shutdown: Callable[[], None] | None = None
 
     def match(self, method: str, path: str) -> Route | None:
         for route in self.routes:
@@ -141,6 +144,8 @@ class Gateway:
                 if message["type"] == "lifespan.startup":
                     await send({"type": "lifespan.startup.complete"})
                 elif message["type"] == "lifespan.shutdown":
+                    if self.on_shutdown is not None:
+                        await asyncio.to_thread(self.on_shutdown)
                     await send({"type": "lifespan.shutdown.complete"})
                     return
         if scope["type"] != "http":

@@ -43,6 +43,7 @@ class LocalServer:
         from .app import build_app
 
         app = build_app()
+        app.on_shutdown = self._save_data
         # moto copies whole tables on every transaction, so a busy local table makes a lot of
         # short-lived garbage; moving start-up objects out of the collector's way and raising
         # the young-generation threshold cut the full-collection pauses that dominated tail latency.
@@ -85,6 +86,11 @@ class LocalServer:
             if time.time() > deadline or not self._thread.is_alive():
                 raise RuntimeError("local server did not start")
             time.sleep(0.02)
+
+    def _save_data(self) -> None:
+        if self.snapshotter is not None:
+            self.snapshotter.stop()
+            self.snapshotter = None
 
     def shutdown(self) -> None:
         if self._uvicorn is not None:

@@ -20,7 +20,7 @@ from typing import Any
 
 import pytest
 
-from lettagroups_local.template import http_routes
+from lettagroups_local.template import http_routes, load_template
 
 ROOT = Path(__file__).resolve().parents[2]
 TEMPLATE = ROOT / "template.yaml"
@@ -439,3 +439,16 @@ def test_functions_run_in_api_key_mode_and_the_stream_function_checks_the_origin
     # And the stream function gets the CloudFront origin secret it requires
     stream = functions["StreamFunction"]["Properties"]["Environment"]["Variables"]
     assert stream["ORIGIN_SECRET"] == {"Ref": "OriginSecret"}
+
+
+def test_the_local_runner_is_never_packaged():
+    # Given every code location the template deploys
+    uris = []
+    for resource in load_template()["Resources"].values():
+        props = resource.get("Properties", {})
+        uris += [props[k] for k in ("CodeUri", "ContentUri") if isinstance(props.get(k), str)]
+    assert uris
+    # Then none is (or contains) the local runner
+    for uri in uris:
+        assert not uri.startswith("local"), uri
+        assert not (ROOT / uri / "lettagroups_local").exists(), uri
