@@ -81,7 +81,7 @@ async def _json_body(request: Request) -> Any:
     except UnicodeDecodeError:
         raise _BadBody(_invalid(["body"], "json_invalid", "Body is not UTF-8 JSON")) from None
     try:
-        early = api_app._precheck({"body": text})
+        early = api_app.precheck_body({"body": text})
     except DomainError as exc:
         raise _BadBody(_error(exc)) from None
     if early is not None:

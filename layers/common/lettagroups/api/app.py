@@ -120,7 +120,7 @@ def create_app() -> APIGatewayHttpResolver:
     return app
 
 
-def _precheck(event: dict[str, Any]) -> Response | None:
+def precheck_body(event: dict[str, Any]) -> Response | None:
     """Reject bodies that are too big or too deep before anything parses them."""
     body = event.get("body")
     if not body:
@@ -175,7 +175,7 @@ def make_handler(app: APIGatewayHttpResolver) -> Callable[[dict[str, Any], Any],
     def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         _normalise_path(event)
         try:
-            early = _precheck(event)
+            early = precheck_body(event)
         except DomainError as exc:
             early = error_response(exc.status_code, exc.detail)
         if early is not None:
