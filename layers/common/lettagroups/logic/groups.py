@@ -9,7 +9,22 @@ from ..dal import agents as agents_dal
 from ..dal import groups as groups_dal
 from ..errors import BadRequestError, ConflictError, NotFoundError
 from ..ids import new_id, time_floor_id
-from ..models.groups import Group, GroupCreate, GroupDeleted, GroupUpdate, ManagerType, is_storable_id
+from ..models.groups import (
+    DynamicManager,
+    DynamicManagerUpdate,
+    Group,
+    GroupCreate,
+    GroupDeleted,
+    GroupUpdate,
+    ManagerType,
+    RoundRobinManager,
+    RoundRobinManagerUpdate,
+    SleeptimeManager,
+    SleeptimeManagerUpdate,
+    VoiceSleeptimeManager,
+    VoiceSleeptimeManagerUpdate,
+    is_storable_id,
+)
 from ..models.identity import Actor
 
 SWARM_MESSAGE = "Manager type 'swarm' is not supported yet"
@@ -154,8 +169,8 @@ def create_group(actor: Actor, request: GroupCreate, project_id: Optional[str] =
     manager_type = config.manager_type
     if manager_type == "swarm":
         raise BadRequestError(SWARM_MESSAGE)
-    if manager_type == "voice_sleeptime":
-        check_buffer_lengths(config.max_message_buffer_length, config.min_message_buffer_length)  # type: ignore[union-attr]
+    if isinstance(config, VoiceSleeptimeManager):
+        check_buffer_lengths(config.max_message_buffer_length, config.min_message_buffer_length)
     if manager_type == "dynamic" and len(set(request.agent_ids)) != len(request.agent_ids):
         raise BadRequestError("Duplicate agent ids found in list")
     manager_id: Optional[str] = getattr(config, "manager_agent_id", None)
@@ -173,17 +188,7 @@ def create_group(actor: Actor, request: GroupCreate, project_id: Optional[str] =
         "project_id": project_id or None,
         "manager_agent_id": manager_id,
     }
-    if manager_type in ("round_robin", "dynamic"):
-        group["max_turns"] = config.max_turns  # type: ignore[union-attr]
-    if manager_type == "dynamic":
-        group["termination_token"] = config.termination_token  # type: ignore[union-attr]
-    if manager_type == "sleeptime":
-        group["sleeptime_agent_frequency"] = config.sleeptime_agent_frequency  # type: ignore[union-attr]
-        if config.sleeptime_agent_frequency:  # type: ignore[union-attr]
-            group["turns_counter"] = -1
-    if manager_type == "voice_sleeptime":
-        group["max_message_buffer_length"] = config.max_message_buffer_length  # type: ignore[union-attr]
-        group["min_message_buffer_length"] = config.min_message_buffer_length  # type: ignore[union-attr]
+    group.update(_created_fields(config))
 
     changes = _agent_changes(agents.keys(), attach, add_manager=(manager_id, group["id"]))
     try:
@@ -192,6 +197,47 @@ def create_group(actor: Actor, request: GroupCreate, project_id: Optional[str] =
         # An agent vanished or a label was taken between our reads and the write.
         raise ConflictError("The group's agents or blocks changed while the group was being created; retry") from exc
     return to_group(group)
+
+
+def _created_fields(config: Any) -> dict[str, Any]:
+    """The type-specific fields a create-time manager config stores (contract §4.4)."""
+    if isinstance(config, RoundRobinManager):
+        return {"max_turns": config.max_turns}
+    if isinstance(config, DynamicManager):
+        return {"max_turns": config.max_turns, "termination_token": config.termination_token}
+    if isinstance(config, SleeptimeManager):
+        fields: dict[str, Any] = {"sleeptime_agent_frequency": config.sleeptime_agent_frequency}
+        if config.sleeptime_agent_frequency:
+            fields["turns_counter"] = -1
+        return fields
+    if isinstance(config, VoiceSleeptimeManager):
+        return {
+            "max_message_buffer_length": config.max_message_buffer_length,
+            "min_message_buffer_length": config.min_message_buffer_length,
+        }
+    return {}
+
+
+def _apply_update(group: dict[str, Any], config: Any) -> None:
+    """Apply a manager-config update in place. Falsy values are ignored, so partial updates work (contract §4.5)."""
+    if isinstance(config, (RoundRobinManagerUpdate, DynamicManagerUpdate)) and config.max_turns:
+        group["max_turns"] = config.max_turns
+    if isinstance(config, DynamicManagerUpdate) and config.termination_token:
+        group["termination_token"] = config.termination_token
+    manager_id = getattr(config, "manager_agent_id", None)
+    if not isinstance(config, RoundRobinManagerUpdate) and manager_id:
+        group["manager_agent_id"] = manager_id
+    if isinstance(config, SleeptimeManagerUpdate) and config.sleeptime_agent_frequency:
+        group["sleeptime_agent_frequency"] = config.sleeptime_agent_frequency
+        if group.get("turns_counter") is None:
+            group["turns_counter"] = -1
+    if isinstance(config, VoiceSleeptimeManagerUpdate):
+        # Each bound is `sent or stored`, so a missing bound never trips the "both together" rule (§3.3).
+        max_len = config.max_message_buffer_length or group.get("max_message_buffer_length")
+        min_len = config.min_message_buffer_length or group.get("min_message_buffer_length")
+        check_buffer_lengths(max_len, min_len)
+        group["max_message_buffer_length"] = max_len
+        group["min_message_buffer_length"] = min_len
 
 
 def _agent_changes(
@@ -232,23 +278,7 @@ def _modify_once(actor: Actor, group_id: str, request: GroupUpdate, project_id: 
             raise BadRequestError(SWARM_MESSAGE)
         if config.manager_type != group["manager_type"]:
             raise BadRequestError("Cannot change group pattern after creation")
-        # Falsy values are ignored, so partial updates work (contract §4.5).
-        if config.manager_type in ("round_robin", "dynamic") and config.max_turns:  # type: ignore[union-attr]
-            group["max_turns"] = config.max_turns  # type: ignore[union-attr]
-        if config.manager_type == "dynamic" and config.termination_token:  # type: ignore[union-attr]
-            group["termination_token"] = config.termination_token  # type: ignore[union-attr]
-        if config.manager_type != "round_robin" and getattr(config, "manager_agent_id", None):
-            group["manager_agent_id"] = config.manager_agent_id  # type: ignore[union-attr]
-        if config.manager_type == "sleeptime" and config.sleeptime_agent_frequency:  # type: ignore[union-attr]
-            group["sleeptime_agent_frequency"] = config.sleeptime_agent_frequency  # type: ignore[union-attr]
-            if group.get("turns_counter") is None:
-                group["turns_counter"] = -1
-        if config.manager_type == "voice_sleeptime":
-            max_len = config.max_message_buffer_length or group.get("max_message_buffer_length")  # type: ignore[union-attr]
-            min_len = config.min_message_buffer_length or group.get("min_message_buffer_length")  # type: ignore[union-attr]
-            check_buffer_lengths(max_len, min_len)
-            group["max_message_buffer_length"] = max_len
-            group["min_message_buffer_length"] = min_len
+        _apply_update(group, config)
     if request.description:
         group["description"] = request.description
     if request.agent_ids:
