@@ -151,7 +151,7 @@ def test_failed_create_does_not_move_the_counter(org: str):
     # Given an existing group
     group = create(org)
     # When a create reuses its id (the conditional put fails)
-    with pytest.raises(groups_dal.TransactionConflict):
+    with pytest.raises(groups_dal.ConditionFailed):
         groups_dal.create_group(org, {**group, "description": "impostor"}, [], SINCE)
     # Then the counter was in the same transaction and did not move, and the original is intact
     assert groups_dal.count_groups(org) == 1
@@ -163,7 +163,7 @@ def test_create_with_missing_agent_writes_nothing(org: str):
     group = new_group(agent_ids=["agent-ghost"])
     change = groups_dal.AgentChange(agent_id="agent-ghost")
     # When the group is created with a change on that agent
-    with pytest.raises(groups_dal.TransactionConflict) as raised:
+    with pytest.raises(groups_dal.ConditionFailed) as raised:
         groups_dal.create_group(org, group, [change], SINCE)
     # Then the agent's condition is what failed, and nothing was written: no group, no count, no membership
     assert raised.value.reasons[-1] == "ConditionalCheckFailed"
@@ -177,7 +177,7 @@ def test_delete_twice_fails_the_second_time_and_counts_once(org: str):
     group, _ = create(org), create(org)
     # When one is deleted twice
     groups_dal.delete_group(org, group)
-    with pytest.raises(groups_dal.TransactionConflict):
+    with pytest.raises(groups_dal.ConditionFailed):
         groups_dal.delete_group(org, group)
     # Then it is gone and the counter dropped by exactly one
     assert groups_dal.get_group(org, group["id"]) is None
@@ -207,7 +207,7 @@ def test_update_with_stale_version_conflicts_and_keeps_the_winner(org: str):
     first, second = dict(group), dict(group)
     groups_dal.update_group(org, {**first, "description": "first"}, first["version"], [], [], [], SINCE)
     # When the second writes with its stale version
-    with pytest.raises(groups_dal.TransactionConflict):
+    with pytest.raises(groups_dal.ConditionFailed):
         groups_dal.update_group(org, {**second, "description": "second"}, second["version"], [], [], [], SINCE)
     # Then the first write stands
     stored = groups_dal.get_group(org, group["id"])
@@ -221,7 +221,7 @@ def test_modify_racing_a_delete_never_resurrects_the_group(org: str):
     assert read is not None
     # When a delete lands before the modifier writes
     groups_dal.delete_group(org, read)
-    with pytest.raises(groups_dal.TransactionConflict):
+    with pytest.raises(groups_dal.ConditionFailed):
         groups_dal.update_group(org, {**read, "description": "late"}, read["version"], [], [], [], SINCE)
     # Then the group stays deleted and uncounted
     assert groups_dal.get_group(org, read["id"]) is None
@@ -234,7 +234,7 @@ def test_field_update_after_delete_conflicts_without_creating_an_item(org: str):
     assert read is not None
     groups_dal.delete_group(org, read)
     # When run bookkeeping tries to bump turns_counter on the deleted group
-    with pytest.raises(groups_dal.TransactionConflict):
+    with pytest.raises(groups_dal.ConditionFailed):
         groups_dal.update_group_fields(org, read["id"], read["version"], {"turns_counter": 3})
     # Then no partial item appears
     assert groups_dal.get_group(org, read["id"]) is None
@@ -244,7 +244,7 @@ def test_field_update_checks_the_version(org: str):
     group = create(org)
     # When bookkeeping updates at the right version, then at a stale one
     groups_dal.update_group_fields(org, group["id"], 0, {"turns_counter": 1, "last_processed_message_id": "message-1"})
-    with pytest.raises(groups_dal.TransactionConflict):
+    with pytest.raises(groups_dal.ConditionFailed):
         groups_dal.update_group_fields(org, group["id"], 0, {"turns_counter": 99})
     # Then only the first applied
     stored = groups_dal.get_group(org, group["id"])
@@ -429,7 +429,7 @@ def test_label_clash_cancels_the_whole_create(org: str):
     group = new_group(agent_ids=[fred])
     change = groups_dal.AgentChange(agent_id=fred, attach_blocks={"human": "block-new"})
     # When a group would attach another "human" block to him
-    with pytest.raises(groups_dal.TransactionConflict):
+    with pytest.raises(groups_dal.ConditionFailed):
         groups_dal.create_group(org, group, [change], SINCE)
     # Then nothing was written anywhere
     assert groups_dal.get_group(org, group["id"]) is None

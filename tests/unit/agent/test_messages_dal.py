@@ -120,7 +120,7 @@ def test_cursors_page_in_both_directions_without_skipping(actor):
     # And no limit returns everything, following pages
     assert [m.id for m in messages_dal.iter_messages(org, conv, page_size=7)] == ids
     assert messages_dal.list_messages(org, conv, limit=0) == []
-    assert [m.id for m in messages_dal.list_messages(org, conv, limit=3, ascending=False)] == ids[-3:][::-1]
+    assert [m.id for m in messages_dal.list_messages(org, conv, limit=3, descending=True)] == ids[-3:][::-1]
 
 
 def test_update_requires_an_existing_message(actor):

@@ -7,7 +7,7 @@ from typing import Any, Optional
 
 from . import keys
 from .items import ConditionFailed, delete_action, get, put_action, replace_action, transact
-from .table import Expr, batch_get, key, query_all
+from .table import Expr, batch_get, key, query_all, sort_key_range
 
 __all__ = ["ConditionFailed"]
 
@@ -56,17 +56,15 @@ def create_agent(org_id: str, agent: dict[str, Any], new_blocks: list[dict[str, 
 def transact_write(
     org_id: str,
     *,
-    new_agents: list[dict[str, Any]] = (),  # type: ignore[assignment]
-    new_blocks: list[dict[str, Any]] = (),  # type: ignore[assignment]
-    replaced_agents: list[tuple[dict[str, Any], int]] = (),  # type: ignore[assignment]
-    deleted_agents: list[str] = (),  # type: ignore[assignment]
-    extra: list[dict[str, Any]] = (),  # type: ignore[assignment]
+    new_agents: Sequence[dict[str, Any]] = (),
+    new_blocks: Sequence[dict[str, Any]] = (),
+    replaced_agents: Sequence[tuple[dict[str, Any], int]] = (),
+    deleted_agents: Sequence[str] = (),
 ) -> None:
     actions = [put_action(agent_key_item(org_id, {**a, "version": 0})) for a in new_agents]
     actions += [put_action(block_key_item(org_id, {**b, "version": 0})) for b in new_blocks]
     actions += [replace_action(agent_key_item(org_id, a), v) for a, v in replaced_agents]
     actions += [delete_action(keys.org_pk(org_id), keys.agent_sk(a), must_exist=True) for a in deleted_agents]
-    actions += list(extra)
     transact(actions)
 
 
@@ -100,14 +98,9 @@ def delete_block(org_id: str, block_id: str, agents: Sequence[tuple[dict[str, An
 
 
 def _list(org_id: str, prefix: str, after: Optional[str], before: Optional[str], limit: Optional[int]) -> list[dict[str, Any]]:
-    lo = f"{prefix}{after}" if after else prefix
-    hi = f"{prefix}{before}" if before else prefix[:-1] + "$"
     expr = Expr()
-    params: dict[str, Any] = {
-        "KeyConditionExpression": f"{expr.name('PK')} = {expr.value(keys.org_pk(org_id))} AND {expr.name('SK')} BETWEEN {expr.value(lo)} AND {expr.value(hi)}",
-        "ConsistentRead": True,
-        **expr.params(),
-    }
+    condition = sort_key_range(expr, "PK", keys.org_pk(org_id), "SK", prefix, after, before)
+    params: dict[str, Any] = {"KeyConditionExpression": condition, "ConsistentRead": True, **expr.params()}
     exclude = {x for x in (after, before) if x}
     out: list[dict[str, Any]] = []
     for item in query_all(**params):

@@ -12,8 +12,11 @@ from typing import Any, Optional
 
 from botocore.exceptions import ClientError
 
+from ..errors import StorageUnavailableError
 from . import keys
-from .table import Expr, client, deserialize, error_code, key, raise_if_unavailable, serialize, table_name
+from .items import ConditionFailed, get, transact
+from .runs import RUN_META, meta_key
+from .table import Expr, client, deserialize, raise_if_unavailable, serialize, table_name
 
 EVENT_TTL_SECONDS = 3 * 3600  # as Letta's resumable streams
 MAX_FRAMES_PER_WRITE = 90  # TransactWriteItems takes 100 actions; one is the counter
@@ -24,20 +27,9 @@ class EventLogConflict(Exception):
     pass
 
 
-def _meta(org_id: str, run_id: str) -> dict[str, Any]:
-    return key(keys.run_pk(org_id, run_id), "META")
-
-
-def _last_seq(org_id: str, run_id: str) -> tuple[int, Optional[set[str]]]:
-    response = client().get_item(
-        TableName=table_name(),
-        Key=_meta(org_id, run_id),
-        ConsistentRead=True,
-        ProjectionExpression="#s, #k",
-        ExpressionAttributeNames={"#s": "last_seq", "#k": "streamed_keys"},
-    )
-    item = deserialize(response.get("Item") or {})
-    return int(item.get("last_seq", 0)), set(item.get("streamed_keys") or [])
+def _last_seq(org_id: str, run_id: str) -> tuple[int, set[str]]:
+    run = get(keys.run_pk(org_id, run_id), RUN_META) or {}
+    return int(run.get("last_seq", 0)), set(run.get("streamed_keys") or [])
 
 
 def append(org_id: str, run_id: str, frames: list[str], once_key: Optional[str] = None) -> list[int]:
@@ -56,7 +48,7 @@ def append(org_id: str, run_id: str, frames: list[str], once_key: Optional[str] 
         return out
     for attempt in range(MAX_ATTEMPTS):
         last, done_keys = _last_seq(org_id, run_id)
-        if once_key and once_key in (done_keys or set()):
+        if once_key and once_key in done_keys:
             return []
         expr = Expr()
         counter = expr.name("last_seq")
@@ -72,7 +64,7 @@ def append(org_id: str, run_id: str, frames: list[str], once_key: Optional[str] 
             {
                 "Update": {
                     "TableName": table_name(),
-                    "Key": _meta(org_id, run_id),
+                    "Key": meta_key(org_id, run_id),
                     "UpdateExpression": update,
                     "ConditionExpression": condition,
                     **expr.params(),
@@ -92,14 +84,10 @@ def append(org_id: str, run_id: str, frames: list[str], once_key: Optional[str] 
             }
             actions.append({"Put": {"TableName": table_name(), "Item": serialize(item)}})
         try:
-            client().transact_write_items(TransactItems=actions)
+            transact(actions)
             return seqs
-        except ClientError as exc:
-            if error_code(exc) == "TransactionCanceledException":
-                time.sleep(min(0.01 * (attempt + 1), 0.2))
-                continue  # someone else appended meanwhile: re-read the counter
-            raise_if_unavailable(exc)
-            raise
+        except (ConditionFailed, StorageUnavailableError):
+            time.sleep(min(0.01 * (attempt + 1), 0.2))  # someone else appended meanwhile: re-read the counter
     raise EventLogConflict(f"could not append to the event log of {run_id}")
 
 

@@ -5,10 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Optional
 
-from botocore.exceptions import ClientError
-
 from . import keys
-from .table import Expr, batch_get, client, deserialize, error_code, key, query_all, raise_if_unavailable, serialize, table_name
+from .items import ConditionFailed, delete_action, get, put_action, replace_action, transact
+from .table import Expr, batch_get, key, query_all, sort_key_range, table_name
+
+__all__ = ["ConditionFailed"]
 
 GROUP_FIELDS = (
     "id",
@@ -28,14 +29,6 @@ GROUP_FIELDS = (
     # Internal (not in the API's Group): where a voice agent's trimmed context starts.
     "context_after_message_id",
 )
-
-
-class TransactionConflict(Exception):
-    """A conditional part of a transaction failed; `reasons` are the cancellation codes in request order."""
-
-    def __init__(self, reasons: list[str]) -> None:
-        super().__init__(", ".join(reasons))
-        self.reasons = reasons
 
 
 @dataclass
@@ -113,35 +106,28 @@ def _membership_put(org_id: str, agent_id: str, group_id: str, since: str) -> di
         "agent_id": agent_id,
         "since": since,
     }
-    return {"Put": {"TableName": table_name(), "Item": serialize(item)}}
+    return put_action(item, must_be_new=False)
 
 
 def _membership_delete(org_id: str, agent_id: str, group_id: str) -> dict[str, Any]:
-    return {"Delete": {"TableName": table_name(), "Key": key(keys.membership_pk(org_id, agent_id), keys.membership_sk(group_id))}}
+    return delete_action(keys.membership_pk(org_id, agent_id), keys.membership_sk(group_id))
 
 
-def _transact(actions: list[dict[str, Any]]) -> None:
-    try:
-        client().transact_write_items(TransactItems=actions)
-    except ClientError as exc:
-        if error_code(exc) == "TransactionCanceledException":
-            reasons = [r.get("Code", "None") for r in exc.response.get("CancellationReasons", [])]
-            if any(r == "ConditionalCheckFailed" for r in reasons):
-                raise TransactionConflict(reasons) from exc
-        raise_if_unavailable(exc)
-        raise
+def _counter_action(org_id: str, delta: int) -> dict[str, Any]:
+    expr = Expr()
+    return {
+        "Update": {
+            "TableName": table_name(),
+            "Key": key(keys.org_pk(org_id), keys.COUNT_GROUPS),
+            "UpdateExpression": f"ADD {expr.name('n')} {expr.value(delta)}",
+            **expr.params(),
+        }
+    }
 
 
 def get_group(org_id: str, group_id: str) -> Optional[dict[str, Any]]:
-    try:
-        response = client().get_item(
-            TableName=table_name(), Key=key(keys.org_pk(org_id), keys.group_sk(group_id)), ConsistentRead=True
-        )
-    except ClientError as exc:
-        raise_if_unavailable(exc)
-        raise
-    item = response.get("Item")
-    return _strip(deserialize(item)) if item else None
+    item = get(keys.org_pk(org_id), keys.group_sk(group_id))
+    return _strip(item) if item else None
 
 
 def get_groups(org_id: str, group_ids: list[str]) -> list[dict[str, Any]]:
@@ -151,39 +137,16 @@ def get_groups(org_id: str, group_ids: list[str]) -> list[dict[str, Any]]:
 
 
 def count_groups(org_id: str) -> int:
-    try:
-        response = client().get_item(TableName=table_name(), Key=key(keys.org_pk(org_id), keys.COUNT_GROUPS), ConsistentRead=True)
-    except ClientError as exc:
-        raise_if_unavailable(exc)
-        raise
-    item = response.get("Item")
-    return int(deserialize(item).get("n", 0)) if item else 0
+    item = get(keys.org_pk(org_id), keys.COUNT_GROUPS)
+    return int(item.get("n", 0)) if item else 0
 
 
 def create_group(org_id: str, group: dict[str, Any], changes: list[AgentChange], since: str) -> None:
     """One transaction: the group, the counter, every membership, every agent change."""
-    expr = Expr()
-    put = {
-        "Put": {
-            "TableName": table_name(),
-            "Item": serialize(_group_item(org_id, group)),
-            "ConditionExpression": f"attribute_not_exists({expr.name('SK')})",
-            **expr.params(),
-        }
-    }
-    counter_expr = Expr()
-    counter = {
-        "Update": {
-            "TableName": table_name(),
-            "Key": key(keys.org_pk(org_id), keys.COUNT_GROUPS),
-            "UpdateExpression": f"ADD {counter_expr.name('n')} {counter_expr.value(1)}",
-            **counter_expr.params(),
-        }
-    }
-    actions = [put, counter]
+    actions = [put_action(_group_item(org_id, group)), _counter_action(org_id, 1)]
     actions += [_membership_put(org_id, a, group["id"], since) for a in dict.fromkeys(group["agent_ids"])]
     actions += [_agent_action(org_id, c) for c in changes]
-    _transact(actions)
+    transact(actions)
 
 
 def update_group(
@@ -196,65 +159,37 @@ def update_group(
     since: str,
 ) -> None:
     """Replace the group item if nobody changed it since it was read (optimistic lock on `version`)."""
+    actions = [replace_action(_group_item(org_id, group), expected_version)]
+    actions += [_membership_put(org_id, a, group["id"], since) for a in added_members]
+    actions += [_membership_delete(org_id, a, group["id"]) for a in removed_members]
+    actions += [_agent_action(org_id, c) for c in changes]
+    transact(actions)
+    group["version"] = expected_version + 1
+
+
+def fields_update_action(org_id: str, group_id: str, expected_version: int, fields: dict[str, Any]) -> dict[str, Any]:
+    """A transaction action setting a few fields (run bookkeeping) if the group is still at `expected_version`."""
     expr = Expr()
-    item = _group_item(org_id, {**group, "version": expected_version + 1})
-    put = {
-        "Put": {
+    sets = [f"{expr.name(k)} = {expr.value(v)}" for k, v in fields.items()]
+    sets.append(f"{expr.name('version')} = {expr.value(expected_version + 1)}")
+    return {
+        "Update": {
             "TableName": table_name(),
-            "Item": serialize(item),
+            "Key": key(keys.org_pk(org_id), keys.group_sk(group_id)),
+            "UpdateExpression": "SET " + ", ".join(sets),
             "ConditionExpression": f"{expr.name('version')} = {expr.value(expected_version)}",
             **expr.params(),
         }
     }
-    actions = [put]
-    actions += [_membership_put(org_id, a, group["id"], since) for a in added_members]
-    actions += [_membership_delete(org_id, a, group["id"]) for a in removed_members]
-    actions += [_agent_action(org_id, c) for c in changes]
-    _transact(actions)
-    group["version"] = expected_version + 1
 
 
 def update_group_fields(org_id: str, group_id: str, expected_version: int, fields: dict[str, Any]) -> None:
-    """Conditional in-place update of a few fields (run bookkeeping: turns_counter, last_processed_message_id)."""
-    expr = Expr()
-    sets = [f"{expr.name(k)} = {expr.value(v)}" for k, v in fields.items()]
-    sets.append(f"{expr.name('version')} = {expr.value(expected_version + 1)}")
-    condition = f"{expr.name('version')} = {expr.value(expected_version)}"
-    try:
-        client().update_item(
-            TableName=table_name(),
-            Key=key(keys.org_pk(org_id), keys.group_sk(group_id)),
-            UpdateExpression="SET " + ", ".join(sets),
-            ConditionExpression=condition,
-            **expr.params(),
-        )
-    except ClientError as exc:
-        if error_code(exc) == "ConditionalCheckFailedException":
-            raise TransactionConflict(["ConditionalCheckFailed"]) from exc
-        raise_if_unavailable(exc)
-        raise
+    """Conditional in-place update of a few fields; ConditionFailed when the group changed or is gone."""
+    transact([fields_update_action(org_id, group_id, expected_version, fields)])
 
 
 def delete_group(org_id: str, group: dict[str, Any]) -> None:
-    expr = Expr()
-    delete = {
-        "Delete": {
-            "TableName": table_name(),
-            "Key": key(keys.org_pk(org_id), keys.group_sk(group["id"])),
-            "ConditionExpression": f"attribute_exists({expr.name('SK')})",
-            **expr.params(),
-        }
-    }
-    counter_expr = Expr()
-    counter = {
-        "Update": {
-            "TableName": table_name(),
-            "Key": key(keys.org_pk(org_id), keys.COUNT_GROUPS),
-            "UpdateExpression": f"ADD {counter_expr.name('n')} {counter_expr.value(-1)}",
-            **counter_expr.params(),
-        }
-    }
-    actions = [delete, counter]
+    actions = [delete_action(keys.org_pk(org_id), keys.group_sk(group["id"]), must_exist=True), _counter_action(org_id, -1)]
     actions += [_membership_delete(org_id, a, group["id"]) for a in dict.fromkeys(group["agent_ids"])]
     manager = group.get("manager_agent_id")
     if manager:
@@ -272,10 +207,10 @@ def delete_group(org_id: str, group: dict[str, Any]) -> None:
             }
         )
     try:
-        _transact(actions)
-    except TransactionConflict as conflict:
+        transact(actions)
+    except ConditionFailed as conflict:
         if manager and conflict.reasons[0] != "ConditionalCheckFailed":
-            _transact(actions[:-1])  # the manager item no longer exists; delete the rest
+            transact(actions[:-1])  # the manager item no longer exists; delete the rest
         else:
             raise
 
@@ -317,13 +252,9 @@ def list_groups(
         index, pk_name, sk_name = "", "PK", "SK"
         pk = keys.org_pk(org_id)
 
-    lo = keys.group_sk(after) if after else keys.GROUP
-    hi = keys.group_sk(before) if before else keys.GROUP[:-1] + "$"  # '$' sorts right after '#'
     expr = Expr()
-    params: dict[str, Any] = {
-        "KeyConditionExpression": f"{expr.name(pk_name)} = {expr.value(pk)} AND {expr.name(sk_name)} BETWEEN {expr.value(lo)} AND {expr.value(hi)}",
-        **expr.params(),
-    }
+    params: dict[str, Any] = {"KeyConditionExpression": sort_key_range(expr, pk_name, pk, sk_name, keys.GROUP, after, before)}
+    params.update(expr.params())
     if index:
         params["IndexName"] = index
     else:
@@ -349,10 +280,5 @@ def list_memberships(org_id: str, agent_id: str) -> list[str]:
 
 
 def get_membership_since(org_id: str, agent_id: str, group_id: str) -> Optional[str]:
-    response = client().get_item(
-        TableName=table_name(),
-        Key=key(keys.membership_pk(org_id, agent_id), keys.membership_sk(group_id)),
-        ConsistentRead=True,
-    )
-    item = response.get("Item")
-    return deserialize(item).get("since") if item else None
+    item = get(keys.membership_pk(org_id, agent_id), keys.membership_sk(group_id))
+    return item.get("since") if item else None

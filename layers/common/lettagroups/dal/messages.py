@@ -17,14 +17,12 @@ import time
 from collections.abc import Iterator, Sequence
 from typing import Any, Optional, Union
 
-from botocore.exceptions import ClientError
-
 from ..errors import PayloadTooLargeError, StorageUnavailableError
 from ..models.stored import StoredMessage
 from . import keys
 from .agents import block_key_item
-from .items import put_action, replace_action
-from .table import Expr, batch_get, client, deserialize, error_code, key, query_all, raise_if_unavailable, table_name
+from .items import ConditionFailed, get, put_action, replace_action, transact, write_if
+from .table import Expr, batch_get, client, deserialize, key, query_all, sort_key_range, table_name
 
 # DynamoDB limits: 100 actions and 4 MB per transaction, 400 KB per item. Steps are bounded by the caller
 # (chained calls, one tool call per call), never chunked: chunking would break all-or-nothing.
@@ -169,24 +167,15 @@ def put_step(
     if sum(_size(a["Put"]["Item"]) for a in actions) > MAX_TRANSACTION_BYTES:
         raise PayloadTooLargeError("A step's output is too large to store in one transaction")
     try:
-        client().transact_write_items(TransactItems=actions)
-    except ClientError as exc:
-        if error_code(exc) != "TransactionCanceledException":
-            if error_code(exc) == "ValidationException" and "size" in str(exc).lower():
-                raise PayloadTooLargeError("A step's output is too large to store") from exc
-            raise_if_unavailable(exc)
-            raise
-        reasons = [str(r.get("Code") or "None") for r in exc.response.get("CancellationReasons") or []]
-        failed = {i for i, code in enumerate(reasons) if code == "ConditionalCheckFailed"}
+        transact(actions)
+    except ConditionFailed as exc:
+        failed = {i for i, code in enumerate(exc.reasons) if code == "ConditionalCheckFailed"}
         if record_index is not None and record_index in failed:
             raise StepAlreadyRecorded(run_id or "", step_record_key or "") from exc
         conflicted = [block_updates[i - block_start][0]["id"] for i in sorted(failed) if i >= block_start]
         if conflicted:
             raise BlockVersionConflict(conflicted) from exc
-        if failed:
-            raise MessageConflict("a message of this step exists already") from exc
-        # TransactionConflict / throttling inside the transaction: temporary.
-        raise StorageUnavailableError() from exc
+        raise MessageConflict("a message of this step exists already") from exc
 
 
 def put_messages(org_id: str, conversation_id: str, messages: Sequence[StoredMessage]) -> None:
@@ -227,26 +216,15 @@ def update_message(
         sets.append(f"{expr.name('tool_calls')} = {expr.value(tool_calls)}")
     if not sets:
         return get_message(org_id, conversation_id, message_id)
-    try:
-        response = client().update_item(
-            TableName=table_name(),
-            Key=key(keys.conversation_pk(org_id, conversation_id), keys.message_sk(message_id)),
-            UpdateExpression="SET " + ", ".join(sets),
-            ConditionExpression=f"attribute_exists({expr.name('SK')})",
-            ReturnValues="ALL_NEW",
-            **expr.params(),
-        )
-    except ClientError as exc:
-        if error_code(exc) == "ConditionalCheckFailedException":
-            return None
-        raise_if_unavailable(exc)
-        raise
-    return to_message(deserialize(response["Attributes"]))
-
-
-def delete_conversation(org_id: str, conversation_id: str) -> int:
-    """Alias of `delete_conversation_messages` (reset)."""
-    return delete_conversation_messages(org_id, conversation_id)
+    response = write_if(
+        "update_item",
+        Key=key(keys.conversation_pk(org_id, conversation_id), keys.message_sk(message_id)),
+        UpdateExpression="SET " + ", ".join(sets),
+        ConditionExpression=f"attribute_exists({expr.name('SK')})",
+        ReturnValues="ALL_NEW",
+        **expr.params(),
+    )
+    return to_message(deserialize(response["Attributes"])) if response else None
 
 
 def delete_conversation_messages(org_id: str, conversation_id: str) -> int:
@@ -259,22 +237,10 @@ def delete_conversation_messages(org_id: str, conversation_id: str) -> int:
         "ConsistentRead": True,
         **expr.params(),
     }
-    deleted = 0
-    batch: list[dict[str, Any]] = []
-    try:
-        for item in query_all(**params):
-            batch.append(key(item["PK"], item["SK"]))
-            if len(batch) == 25:
-                _batch_delete(batch)
-                deleted += len(batch)
-                batch = []
-        if batch:
-            _batch_delete(batch)
-            deleted += len(batch)
-    except ClientError as exc:
-        raise_if_unavailable(exc)
-        raise
-    return deleted
+    keys_ = [key(item["PK"], item["SK"]) for item in query_all(**params)]
+    for start in range(0, len(keys_), 25):
+        _batch_delete(keys_[start : start + 25])
+    return len(keys_)
 
 
 def _batch_delete(keys_: list[dict[str, Any]]) -> None:
@@ -294,17 +260,8 @@ def _batch_delete(keys_: list[dict[str, Any]]) -> None:
 
 
 def get_message(org_id: str, conversation_id: str, message_id: str) -> Optional[StoredMessage]:
-    try:
-        response = client().get_item(
-            TableName=table_name(),
-            Key=key(keys.conversation_pk(org_id, conversation_id), keys.message_sk(message_id)),
-            ConsistentRead=True,
-        )
-    except ClientError as exc:
-        raise_if_unavailable(exc)
-        raise
-    item = response.get("Item")
-    return to_message(deserialize(item)) if item else None
+    item = get(keys.conversation_pk(org_id, conversation_id), keys.message_sk(message_id))
+    return to_message(item) if item else None
 
 
 def get_messages(org_id: str, conversation_id: str, message_ids: Sequence[str]) -> list[StoredMessage]:
@@ -319,37 +276,19 @@ def get_messages(org_id: str, conversation_id: str, message_ids: Sequence[str]) 
 def _range_params(
     expr: Expr, pk_attr: str, pk: str, after: Optional[str], before: Optional[str], descending: bool
 ) -> dict[str, Any]:
-    # BETWEEN is inclusive; the cursor items themselves are dropped by the caller. `MSG$` sorts after every `MSG#…`.
-    lo = keys.message_sk(after) if after else keys.MSG
-    hi = keys.message_sk(before) if before else keys.MSG[:-1] + "$"
     sk_attr = "SK" if pk_attr == "PK" else "GSI1SK"
     return {
-        "KeyConditionExpression": f"{expr.name(pk_attr)} = {expr.value(pk)} AND {expr.name(sk_attr)} BETWEEN {expr.value(lo)} AND {expr.value(hi)}",
+        "KeyConditionExpression": sort_key_range(expr, pk_attr, pk, sk_attr, keys.MSG, after, before),
         "ScanIndexForward": not descending,
         **expr.params(),
     }
 
 
 def _iterate(params: dict[str, Any], exclude: set[str], page_size: Optional[int]) -> Iterator[StoredMessage]:
-    c = client()
-    params.setdefault("TableName", table_name())
+    """Messages of a query, lazily across pages, without the (inclusive) cursor items."""
     if page_size:
         params["Limit"] = page_size
-    while True:
-        try:
-            page = c.query(**params)
-        except ClientError as exc:
-            raise_if_unavailable(exc)
-            raise
-        for raw in page.get("Items", []):
-            item = deserialize(raw)
-            if item.get("id") in exclude:
-                continue
-            yield to_message(item)
-        last = page.get("LastEvaluatedKey")
-        if not last:
-            return
-        params["ExclusiveStartKey"] = last
+    return (to_message(item) for item in query_all(**params) if item.get("id") not in exclude)
 
 
 def iter_messages(
@@ -376,16 +315,12 @@ def list_messages(
     before: Optional[str] = None,
     limit: Optional[int] = None,
     descending: bool = False,
-    ascending: Optional[bool] = None,
 ) -> list[StoredMessage]:
     """Up to `limit` messages strictly between the cursors, anchored at the start of the scan order.
 
     Ascending gives the oldest `limit` after `after`; descending gives the newest `limit` before `before`
     (returned newest first: reverse for chronological output). `limit=None` means all.
-    `ascending=` is accepted as the opposite of `descending=`.
     """
-    if ascending is not None:
-        descending = not ascending
     if limit is not None and limit <= 0:
         return []
     # +2: the inclusive BETWEEN may return both cursor items, which are then dropped.
@@ -423,14 +358,5 @@ def list_run_messages(
 
 
 def get_step_record(org_id: str, run_id: str, step_key: str) -> Optional[dict[str, Any]]:
-    try:
-        response = client().get_item(
-            TableName=table_name(), Key=key(keys.run_pk(org_id, run_id), f"{keys.STEP}{step_key}"), ConsistentRead=True
-        )
-    except ClientError as exc:
-        raise_if_unavailable(exc)
-        raise
-    item = response.get("Item")
-    if not item:
-        return None
-    return {k: v for k, v in deserialize(item).items() if k not in _KEY_ATTRIBUTES}
+    item = get(keys.run_pk(org_id, run_id), f"{keys.STEP}{step_key}")
+    return {k: v for k, v in item.items() if k not in _KEY_ATTRIBUTES} if item else None

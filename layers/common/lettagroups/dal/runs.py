@@ -6,15 +6,14 @@ import time
 from collections.abc import Sequence
 from typing import Any, Optional
 
-from botocore.exceptions import ClientError
-
 from . import keys
-from .items import ConditionFailed, put_action, transact
-from .table import Expr, client, deserialize, error_code, key, query_all, raise_if_unavailable, serialize, table_name
+from .groups import fields_update_action
+from .items import ConditionFailed, get, put_action, transact, write_if
+from .table import Expr, key, query_all, serialize, table_name
 
 TERMINAL = ("completed", "failed", "cancelled")
 LOCK_LEASE_SECONDS = 15 * 60
-RUN_TTL_SECONDS = 30 * 24 * 3600
+RUN_META = "META"
 
 
 class GroupBusy(Exception):
@@ -23,29 +22,26 @@ class GroupBusy(Exception):
         self.run_id = run_id
 
 
-def _meta_key(org_id: str, run_id: str) -> dict[str, Any]:
-    return key(keys.run_pk(org_id, run_id), "META")
+def meta_key(org_id: str, run_id: str) -> dict[str, Any]:
+    """The key of a run's record (the event log's counter lives on it too)."""
+    return key(keys.run_pk(org_id, run_id), RUN_META)
 
 
 def run_item(org_id: str, run: dict[str, Any]) -> dict[str, Any]:
-    item = {**run, "PK": keys.run_pk(org_id, run["id"]), "SK": "META", "entity": "run", "organization_id": org_id}
+    item = {**run, "PK": keys.run_pk(org_id, run["id"]), "SK": RUN_META, "entity": "run", "organization_id": org_id}
     if run.get("conversation_id"):
         item["GSI1PK"] = keys.conversation_pk(org_id, run["conversation_id"])
         item["GSI1SK"] = f"RUN#{run['id']}"
     return item
 
 
+def _strip(item: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in item.items() if k not in {"PK", "SK", "GSI1PK", "GSI1SK", "entity"}}
+
+
 def get_run(org_id: str, run_id: str) -> Optional[dict[str, Any]]:
-    try:
-        response = client().get_item(TableName=table_name(), Key=_meta_key(org_id, run_id), ConsistentRead=True)
-    except ClientError as exc:
-        raise_if_unavailable(exc)
-        raise
-    item = response.get("Item")
-    if not item:
-        return None
-    run = deserialize(item)
-    return {k: v for k, v in run.items() if k not in {"PK", "SK", "GSI1PK", "GSI1SK", "entity"}}
+    item = get(keys.run_pk(org_id, run_id), RUN_META)
+    return _strip(item) if item else None
 
 
 def create_run(org_id: str, run: dict[str, Any], extra_actions: Sequence[dict[str, Any]] = ()) -> None:
@@ -63,20 +59,14 @@ def update_run(org_id: str, run_id: str, fields: dict[str, Any], *, unless_termi
     if unless_terminal:
         status = expr.name("status")
         condition += f" AND NOT {status} IN ({', '.join(expr.value(s) for s in TERMINAL)})"
-    try:
-        client().update_item(
-            TableName=table_name(),
-            Key=_meta_key(org_id, run_id),
-            UpdateExpression=update.strip(),
-            ConditionExpression=condition,
-            **expr.params(),
-        )
-        return True
-    except ClientError as exc:
-        if error_code(exc) == "ConditionalCheckFailedException":
-            return False
-        raise_if_unavailable(exc)
-        raise
+    written = write_if(
+        "update_item",
+        Key=meta_key(org_id, run_id),
+        UpdateExpression=update.strip(),
+        ConditionExpression=condition,
+        **expr.params(),
+    )
+    return written is not None
 
 
 def create_run_once(org_id: str, run: dict[str, Any]) -> bool:
@@ -99,7 +89,7 @@ def commit_background_plan(
     run_update = {
         "Update": {
             "TableName": table_name(),
-            "Key": _meta_key(org_id, run_id),
+            "Key": meta_key(org_id, run_id),
             "UpdateExpression": f"SET {run_expr.name('background_plan')} = {run_expr.value(plan)}",
             "ConditionExpression": f"attribute_exists({run_expr.name('SK')}) AND attribute_not_exists({run_expr.name('background_plan')})",
             **run_expr.params(),
@@ -107,20 +97,7 @@ def commit_background_plan(
     }
     actions = [run_update]
     if group_fields:
-        expr = Expr()
-        sets = [f"{expr.name(k)} = {expr.value(v)}" for k, v in group_fields.items()]
-        sets.append(f"{expr.name('version')} = {expr.value(group_version + 1)}")
-        actions.append(
-            {
-                "Update": {
-                    "TableName": table_name(),
-                    "Key": key(keys.org_pk(org_id), keys.group_sk(group_id)),
-                    "UpdateExpression": "SET " + ", ".join(sets),
-                    "ConditionExpression": f"{expr.name('version')} = {expr.value(group_version)}",
-                    **expr.params(),
-                }
-            }
-        )
+        actions.append(fields_update_action(org_id, group_id, group_version, group_fields))
     try:
         transact(actions)
     except ConditionFailed:
@@ -137,7 +114,7 @@ def list_conversation_runs(org_id: str, conversation_id: str) -> list[dict[str, 
         f" AND begins_with({expr.name('GSI1SK')}, {expr.value('RUN#')})",
         **expr.params(),
     )
-    return [{k: v for k, v in item.items() if k not in {"PK", "SK", "GSI1PK", "GSI1SK", "entity"}} for item in items]
+    return [_strip(item) for item in items]
 
 
 def list_step_records(org_id: str, run_id: str) -> list[dict[str, Any]]:
@@ -163,53 +140,34 @@ def acquire_group_lock(org_id: str, group_id: str, run_id: str) -> None:
         "lease_until": now + LOCK_LEASE_SECONDS,
     }
     condition = f"attribute_not_exists({expr.name('SK')}) OR {expr.name('lease_until')} < {expr.value(now)} OR {expr.name('run_id')} = {expr.value(run_id)}"
-    try:
-        client().put_item(TableName=table_name(), Item=serialize(item), ConditionExpression=condition, **expr.params())
-    except ClientError as exc:
-        if error_code(exc) == "ConditionalCheckFailedException":
-            current = client().get_item(
-                TableName=table_name(), Key=key(keys.org_pk(org_id), keys.lock_sk(group_id)), ConsistentRead=True
-            )
-            holder = deserialize(current["Item"]).get("run_id", "") if current.get("Item") else ""
-            raise GroupBusy(holder) from exc
-        raise_if_unavailable(exc)
-        raise
+    if write_if("put_item", Item=serialize(item), ConditionExpression=condition, **expr.params()) is None:
+        holder = get(keys.org_pk(org_id), keys.lock_sk(group_id)) or {}
+        raise GroupBusy(str(holder.get("run_id", "")))
 
 
 def renew_group_lock(org_id: str, group_id: str, run_id: str) -> bool:
     """Extend the lease of the run's lock before a step (a step is bounded by the task timeout, shorter than
     the lease). False when the run no longer holds the lock (its lease ran out and another run took it)."""
     expr = Expr()
-    try:
-        client().update_item(
-            TableName=table_name(),
-            Key=key(keys.org_pk(org_id), keys.lock_sk(group_id)),
-            UpdateExpression=f"SET {expr.name('lease_until')} = {expr.value(int(time.time()) + LOCK_LEASE_SECONDS)}",
-            ConditionExpression=f"{expr.name('run_id')} = {expr.value(run_id)}",
-            **expr.params(),
-        )
-        return True
-    except ClientError as exc:
-        if error_code(exc) == "ConditionalCheckFailedException":
-            return False
-        raise_if_unavailable(exc)
-        raise
+    renewed = write_if(
+        "update_item",
+        Key=key(keys.org_pk(org_id), keys.lock_sk(group_id)),
+        UpdateExpression=f"SET {expr.name('lease_until')} = {expr.value(int(time.time()) + LOCK_LEASE_SECONDS)}",
+        ConditionExpression=f"{expr.name('run_id')} = {expr.value(run_id)}",
+        **expr.params(),
+    )
+    return renewed is not None
 
 
 def release_group_lock(org_id: str, group_id: str, run_id: str) -> None:
     expr = Expr()
-    try:
-        client().delete_item(
-            TableName=table_name(),
-            Key=key(keys.org_pk(org_id), keys.lock_sk(group_id)),
-            ConditionExpression=f"{expr.name('run_id')} = {expr.value(run_id)}",
-            **expr.params(),
-        )
-    except ClientError as exc:
-        if error_code(exc) == "ConditionalCheckFailedException":
-            return  # released already, or taken over after the lease ran out
-        raise_if_unavailable(exc)
-        raise
+    # No match means released already, or taken over after the lease ran out: nothing to do either way.
+    write_if(
+        "delete_item",
+        Key=key(keys.org_pk(org_id), keys.lock_sk(group_id)),
+        ConditionExpression=f"{expr.name('run_id')} = {expr.value(run_id)}",
+        **expr.params(),
+    )
 
 
 __all__ = ["ConditionFailed", "GroupBusy", "TERMINAL"]

@@ -127,6 +127,17 @@ class Expr:
         return params
 
 
+def sort_key_range(expr: Expr, pk_attr: str, pk: str, sk_attr: str, prefix: str, after: str | None, before: str | None) -> str:
+    """A key condition for the items of one kind (`prefix`) between two id cursors.
+
+    Ids are UUIDv7, so `<prefix><id>` order is creation order. BETWEEN is inclusive: callers drop the
+    cursor items themselves. Without a cursor the range is open (`$` sorts right after `#`).
+    """
+    lo = f"{prefix}{after}" if after else prefix
+    hi = f"{prefix}{before}" if before else prefix[:-1] + "$"
+    return f"{expr.name(pk_attr)} = {expr.value(pk)} AND {expr.name(sk_attr)} BETWEEN {expr.value(lo)} AND {expr.value(hi)}"
+
+
 def error_code(exc: BaseException) -> str:
     response = getattr(exc, "response", None)
     if isinstance(response, dict):

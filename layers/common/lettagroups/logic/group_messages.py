@@ -214,9 +214,9 @@ def list_messages(
     if limit == 0:
         return []
     if after:
-        stored = messages_dal.list_messages(org, group_id, after=after, before=before, limit=limit, ascending=True)
+        stored = messages_dal.list_messages(org, group_id, after=after, before=before, limit=limit)
     else:
-        stored = list(reversed(messages_dal.list_messages(org, group_id, before=before, limit=limit, ascending=False)))
+        stored = list(reversed(messages_dal.list_messages(org, group_id, before=before, limit=limit, descending=True)))
     config = {
         "use_assistant_message": use_assistant_message,
         "assistant_message_tool_name": assistant_message_tool_name,
@@ -286,4 +286,4 @@ def modify_message(actor: Actor, group_id: str, message_id: str, request: Messag
 
 def reset_messages(actor: Actor, group_id: str) -> None:
     load_group(actor, group_id)
-    messages_dal.delete_conversation(actor.organization_id, group_id)
+    messages_dal.delete_conversation_messages(actor.organization_id, group_id)

@@ -193,7 +193,7 @@ def create_group(actor: Actor, request: GroupCreate, project_id: Optional[str] =
     changes = _agent_changes(agents.keys(), attach, add_manager=(manager_id, group["id"]))
     try:
         groups_dal.create_group(org, group, changes, _since_now())
-    except groups_dal.TransactionConflict as exc:
+    except groups_dal.ConditionFailed as exc:
         # An agent vanished or a label was taken between our reads and the write.
         raise ConflictError("The group's agents or blocks changed while the group was being created; retry") from exc
     return to_group(group)
@@ -262,7 +262,7 @@ def modify_group(actor: Actor, group_id: str, request: GroupUpdate, project_id: 
     for _ in range(MAX_WRITE_RETRIES):
         try:
             return _modify_once(actor, group_id, request, project_id)
-        except groups_dal.TransactionConflict:
+        except groups_dal.ConditionFailed:
             continue  # someone else wrote the group or an agent: re-read and re-apply
     raise ConflictError(f"Group {group_id} was modified concurrently; retry")
 
@@ -327,7 +327,7 @@ def delete_group(actor: Actor, group_id: str) -> GroupDeleted:
         raise not_found
     try:
         groups_dal.delete_group(org, record)
-    except groups_dal.TransactionConflict as exc:
+    except groups_dal.ConditionFailed as exc:
         raise not_found from exc  # deleted by a concurrent request
     return GroupDeleted(message=f"Group id={group_id} successfully deleted")
 
