@@ -3,28 +3,13 @@ streaming function's own ASGI app for the paths it serves (its function URL, dep
 
 from __future__ import annotations
 
-import importlib.util
 import json
-import logging
-import sys
 from collections.abc import Callable
 from typing import Any
 
 from .gateway import Gateway
-from .handlers import LocalContext, load_handler
-from .template import ROOT, functions, load_template
-
-log = logging.getLogger("lettagroups_local")
-
-
-def _load_asgi(name: str, code_dir: Any) -> Any:
-    spec = importlib.util.spec_from_file_location(f"functions_{name}_main", code_dir / "main.py")
-    if spec is None or spec.loader is None:
-        raise ImportError(f"cannot load {code_dir}/main.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module.app
+from .handlers import LocalContext, load_handler, load_module
+from .template import ROOT, functions, handler_of, load_template
 
 
 def function_url_apps() -> list[tuple[str, Any, Any]]:
@@ -34,12 +19,7 @@ def function_url_apps() -> list[tuple[str, Any, Any]]:
         props = resource.get("Properties", {})
         if not props.get("FunctionUrlConfig"):
             continue
-        try:
-            app = _load_asgi(name, ROOT / props["CodeUri"])
-        except ImportError:
-            # Serve the rest of the API even if this function cannot load; its tests will say why.
-            log.exception("cannot load %s; its routes answer 404", name)
-            continue
+        app = load_module(f"functions_{name}_main", ROOT / props["CodeUri"] / "main.py").app
         for route in app.routes:
             for method in sorted(route.methods or []):
                 if method != "HEAD":
@@ -99,9 +79,7 @@ def local_authorizer() -> Callable[[dict[str, Any]], dict[str, Any] | None] | No
     if auth_mode() == OPEN:
         return None
     function, identity, open_routes = _authorizer_config()
-    props = functions()[function]["Properties"]
-    handler_name = props.get("Handler") or load_template()["Globals"]["Function"]["Handler"]
-    handler = load_handler(function, ROOT / props["CodeUri"], handler_name)
+    handler = load_handler(function, ROOT / functions()[function]["Properties"]["CodeUri"], handler_of(function))
 
     def authorize(event: dict[str, Any]) -> dict[str, Any] | None:
         if event["routeKey"] in open_routes:

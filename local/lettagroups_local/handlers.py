@@ -12,21 +12,24 @@ Handler = Callable[[dict[str, Any], Any], Any]
 _cache: dict[str, Handler] = {}
 
 
-def load_handler(function_name: str, code_dir: Path, handler: str) -> Handler:
-    """Import `<code_dir>/<module>.py` under a unique module name and return its handler."""
-    if function_name in _cache:
-        return _cache[function_name]
-    module_name, _, attribute = handler.rpartition(".")
-    path = code_dir / f"{module_name.replace('.', '/')}.py"
-    spec = importlib.util.spec_from_file_location(f"functions_{function_name}", path)
+def load_module(module_name: str, path: Path) -> Any:
+    """Import one file of a function's code under a unique module name (functions share file names)."""
+    spec = importlib.util.spec_from_file_location(module_name, path)
     if spec is None or spec.loader is None:
         raise ImportError(f"cannot load {path}")
     module = importlib.util.module_from_spec(spec)
     sys.modules[spec.name] = module
     spec.loader.exec_module(module)
-    fn = getattr(module, attribute)
-    _cache[function_name] = fn
-    return fn
+    return module
+
+
+def load_handler(function_name: str, code_dir: Path, handler: str) -> Handler:
+    """Import `<code_dir>/<module>.py` as `functions_<function_name>` and return its handler."""
+    if function_name not in _cache:
+        module_name, _, attribute = handler.rpartition(".")
+        module = load_module(f"functions_{function_name}", code_dir / f"{module_name.replace('.', '/')}.py")
+        _cache[function_name] = getattr(module, attribute)
+    return _cache[function_name]
 
 
 class LocalContext:

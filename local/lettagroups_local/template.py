@@ -64,9 +64,15 @@ def functions(template: dict[str, Any] | None = None) -> dict[str, dict[str, Any
     }
 
 
+def handler_of(name: str, template: dict[str, Any] | None = None) -> str:
+    """A function's handler setting, falling back to Globals as SAM does."""
+    template = template or load_template()
+    default = template.get("Globals", {}).get("Function", {}).get("Handler", "app.lambda_handler")
+    return str(template["Resources"][name]["Properties"].get("Handler", default))
+
+
 def http_routes(template: dict[str, Any] | None = None) -> list[Route]:
     template = template or load_template()
-    default_handler = template.get("Globals", {}).get("Function", {}).get("Handler", "app.lambda_handler")
     routes = []
     for name, resource in functions(template).items():
         props = resource.get("Properties", {})
@@ -81,7 +87,7 @@ def http_routes(template: dict[str, Any] | None = None) -> list[Route]:
                     path=path,
                     function=name,
                     code_dir=ROOT / props["CodeUri"],
-                    handler=props.get("Handler", default_handler),
+                    handler=handler_of(name, template),
                     pattern=_pattern(path),
                 )
             )

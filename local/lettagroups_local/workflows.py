@@ -17,7 +17,7 @@ import zipfile
 from typing import Any
 
 from .handlers import LocalContext, load_handler
-from .template import ROOT, functions, load_template
+from .template import ROOT, functions, handler_of, load_template
 
 EXPECTED_INVOKE_PARAMS = ["self", "function_name", "qualifier", "body", "headers", "response_headers"]
 ACCOUNT = "123456789012"
@@ -90,13 +90,12 @@ def deploy(endpoint_url: str) -> dict[str, str]:
     role_arn = iam.create_role(RoleName="local-workflow-role", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
     lam = boto3.client("lambda", **kwargs)
     sfn = boto3.client("stepfunctions", **kwargs)
-    default_handler = load_template().get("Globals", {}).get("Function", {}).get("Handler", "app.lambda_handler")
     fn_arns: dict[str, str] = {}
     for name, resource in functions().items():
         props = resource["Properties"]
         if props.get("Events") or props.get("FunctionUrlConfig"):
             continue  # API functions are served by the gateway, not invoked by workflows
-        _task_handlers[name] = (ROOT / props["CodeUri"], props.get("Handler", default_handler))
+        _task_handlers[name] = (ROOT / props["CodeUri"], handler_of(name))
         created = lam.create_function(
             FunctionName=name, Runtime="python3.13", Role=role_arn, Handler="app.lambda_handler", Code={"ZipFile": _zip()}
         )

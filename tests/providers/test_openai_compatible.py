@@ -170,7 +170,8 @@ def test_an_unreachable_endpoint_is_a_retryable_server_error():
 
 def test_an_agent_step_through_the_openai_provider(fake_openai, actor, monkeypatch):
     # Given an agent configured for an OpenAI-compatible endpoint (inner thoughts travel as an argument)
-    from lettagroups.agent.step import build_input_message, run_step
+    from lettagroups.agent.inputs import build_input_message
+    from lettagroups.agent.step import run_step
     from lettagroups.ids import new_id
     from lettagroups.logic.agents import create_agent
     from lettagroups.logic.presentation import to_letta_messages

@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from lettagroups.agent import catalog
+from lettagroups.agent.inputs import build_input_message, build_tool_return_message
 from lettagroups.agent.providers.base import ChatResponse, TokenUsage, ToolCallOut
 from lettagroups.agent.providers.errors import (
     ContextWindowExceededError,
@@ -15,12 +16,7 @@ from lettagroups.agent.providers.errors import (
     ModelServerError,
     RateLimitedError,
 )
-from lettagroups.agent.step import (
-    MemoryEditConflictError,
-    build_input_message,
-    build_tool_return_message,
-    run_step,
-)
+from lettagroups.agent.step import MemoryEditConflictError, run_step
 from lettagroups.dal import agents as agents_dal
 from lettagroups.dal import messages as messages_dal
 from lettagroups.logic.presentation import to_letta_messages

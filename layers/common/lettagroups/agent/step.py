@@ -18,13 +18,13 @@ Free of HTTP and Step Functions: the group runners call `run_step` once per agen
 from __future__ import annotations
 
 import copy
+import dataclasses
 import json
 import os
 import time
 import uuid
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import Any, Optional, Union
 
 from ..dal import agents as agents_dal
@@ -32,16 +32,15 @@ from ..dal import messages as messages_dal
 from ..errors import NotFoundError
 from ..ids import new_id
 from ..logic.presentation import (
-    pack_system_alert,
     pack_tool_return,
-    pack_user,
     parse_arguments,
+    present_all,
     send_message_texts,
-    to_letta_messages,
 )
-from ..models.messages import LettaUsageStatistics, MessageCreate, dump_message
+from ..models.messages import LettaUsageStatistics, dump_message
 from ..models.stored import StoredMessage
 from . import context
+from .inputs import utc_now
 from .memory import MemoryView
 from .prompts import compose_system_prompt
 from .providers import provider_for
@@ -79,112 +78,6 @@ class StepResult:
     def outputs(self) -> list[StoredMessage]:
         inputs = set(self.input_ids)
         return [m for m in self.messages if m.id not in inputs]
-
-
-# --- building inputs --------------------------------------------------------------------------------------------
-
-
-def _now() -> datetime:
-    return datetime.now(UTC)
-
-
-def build_input_message(
-    org_id: str,
-    conversation_id: str,
-    *,
-    role: str,
-    text: str,
-    group_id: Optional[str] = None,
-    run_id: Optional[str] = None,
-    agent_id: Optional[str] = None,
-    recipient_id: Optional[str] = None,
-    name: Optional[str] = None,
-    otid: Optional[str] = None,
-    sender_id: Optional[str] = None,
-    batch_item_id: Optional[str] = None,
-    pack: bool = True,
-) -> StoredMessage:
-    """A user or system input, packed as the model sees it (§7.3). `recipient_id` limits who sees it."""
-    if role not in ("user", "system"):
-        raise ValueError(f"Invalid message role: {role}")
-    now = _now()
-    content = text if not pack else (pack_user(text, now) if role == "user" else pack_system_alert(text, now))
-    return StoredMessage(
-        id=new_id("message"),
-        organization_id=org_id,
-        conversation_id=conversation_id,
-        group_id=group_id,
-        agent_id=agent_id or recipient_id,
-        role=role,  # type: ignore[arg-type]
-        content=[{"type": "text", "text": content}],
-        name=name,
-        otid=otid,
-        sender_id=sender_id,
-        batch_item_id=batch_item_id,
-        run_id=run_id,
-        created_at=now,
-        recipient_id=recipient_id,
-    )
-
-
-def input_from_create(
-    org_id: str,
-    conversation_id: str,
-    create: MessageCreate,
-    *,
-    group_id: Optional[str] = None,
-    run_id: Optional[str] = None,
-    recipient_id: Optional[str] = None,
-) -> StoredMessage:
-    """A client's `MessageCreate` as a stored input (only the first content part counts, and it must be text)."""
-    if isinstance(create.content, str):
-        text = create.content
-    else:
-        first = create.content[0] if create.content else None
-        text = getattr(first, "text", None) or ""
-    return build_input_message(
-        org_id,
-        conversation_id,
-        role=create.role,
-        text=text,
-        group_id=group_id,
-        run_id=run_id,
-        recipient_id=recipient_id,
-        name=create.name,
-        otid=create.otid,
-        sender_id=create.sender_id,
-        batch_item_id=create.batch_item_id,
-    )
-
-
-def build_tool_return_message(
-    org_id: str,
-    conversation_id: str,
-    *,
-    agent_id: str,
-    tool_call_id: str,
-    tool_name: str,
-    raw: str,
-    status: str = "success",
-    group_id: Optional[str] = None,
-    run_id: Optional[str] = None,
-) -> StoredMessage:
-    """The result of a tool the caller ran for a paused step; pass it as the input of the resuming step."""
-    now = _now()
-    return StoredMessage(
-        id=new_id("message"),
-        organization_id=org_id,
-        conversation_id=conversation_id,
-        group_id=group_id,
-        agent_id=agent_id,
-        role="tool",
-        content=[{"type": "text", "text": pack_tool_return(status == "success", raw, now)}],
-        name=tool_name,
-        tool_call_id=tool_call_id,
-        tool_returns=[{"status": status, "raw": raw}],
-        run_id=run_id,
-        created_at=now,
-    )
 
 
 # --- the step ---------------------------------------------------------------------------------------------------
@@ -398,12 +291,12 @@ class _Step:
             tool_calls=tool_calls,
             step_id=step_id,
             run_id=self.run_id,
-            created_at=_now(),
+            created_at=utc_now(),
             shared=self.share_replies,
         )
 
     def tool_message(self, step_id: str, call: _Call, raw: str, status: str) -> StoredMessage:
-        now = _now()
+        now = utc_now()
         return StoredMessage(
             id=new_id("message"),
             organization_id=self.org_id,
@@ -424,13 +317,7 @@ class _Step:
     def emit_live(self, message: StoredMessage) -> None:
         if self.delta_sink is None:
             return
-        for item in to_letta_messages(
-            message,
-            use_assistant_message=self.options.use_assistant_message,
-            assistant_message_tool_name=self.options.assistant_message_tool_name,
-            assistant_message_tool_kwarg=self.options.assistant_message_tool_kwarg,
-            live=True,
-        ):
+        for item in present_all([message], dataclasses.asdict(self.options), live=True):
             self.delta_sink(dump_message(item))
 
     def run_tool(self, call: _Call, allowed: list[str]) -> tuple[str, str]:
@@ -616,7 +503,7 @@ def run_step(
         "stop_reason": stop_reason,
         "step_ids": step.step_ids,
         "paused_tool_call": paused,
-        "created_at": _now().isoformat(),
+        "created_at": utc_now().isoformat(),
     }
     try:
         messages_dal.put_step(

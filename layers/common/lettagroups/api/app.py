@@ -15,6 +15,7 @@ from ..errors import DomainError, PayloadTooLargeError
 from ..observability import logger, metrics, tracer
 from ..settings import get_settings
 from .identity import actor_from_event
+from .validation import validation_detail
 
 JSON = "application/json"
 INTERNAL_ERROR = {"detail": "An internal server error occurred"}
@@ -39,17 +40,6 @@ def json_response(value: Any, status_code: int = 200) -> Response:
 
 def error_response(status_code: int, detail: Any) -> Response:
     return Response(status_code=status_code, content_type=JSON, body=json.dumps({"detail": detail}, default=str))
-
-
-def _validation_detail(errors: Any) -> list[dict[str, Any]]:
-    """FastAPI's 422 shape: a list of {type, loc, msg, input} (letta-client parses it)."""
-    detail = []
-    for err in errors:
-        item = {"type": err.get("type"), "loc": list(err.get("loc", [])), "msg": err.get("msg"), "input": err.get("input")}
-        if err.get("ctx"):
-            item["ctx"] = {k: str(v) for k, v in err["ctx"].items()}
-        detail.append(item)
-    return detail
 
 
 # DynamoDB nests documents at most 32 levels and stores numbers of at most 38 digits within
@@ -102,7 +92,7 @@ def create_app() -> APIGatewayHttpResolver:
 
     @app.exception_handler(RequestValidationError)
     def _invalid(exc: RequestValidationError) -> Response:
-        return error_response(422, _validation_detail(exc.errors()))
+        return error_response(422, validation_detail(exc.errors()))
 
     @app.exception_handler(DomainError)
     def _domain(exc: DomainError) -> Response:

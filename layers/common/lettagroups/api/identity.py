@@ -5,18 +5,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, Optional
 
-from ..auth.credentials import OPEN, auth_mode
+from ..auth.credentials import OPEN, auth_mode, header
 from ..dal import users as users_dal
 from ..errors import ForbiddenError, UnauthorizedError
 from ..models.identity import DEFAULT_ACTOR, Actor
-
-
-def _header(headers: Mapping[str, str], name: str) -> Optional[str]:
-    lowered = name.lower()
-    for k, v in headers.items():
-        if k.lower() == lowered:
-            return v
-    return None
 
 
 def lookup_user(user_id: str) -> Optional[Actor]:
@@ -34,7 +26,7 @@ def actor_from_event(event: Mapping[str, Any]) -> Actor:
     header naming an existing user selects that user; otherwise the default user acts.
     """
     headers = event.get("headers") or {}
-    requested = (_header(headers, "user_id") or "").strip() or None
+    requested = (header(headers, "user_id") or "").strip() or None
     authorizer = ((event.get("requestContext") or {}).get("authorizer") or {}).get("lambda") or {}
     if authorizer.get("denied") or (not authorizer.get("organization_id") and auth_mode() != OPEN):
         raise UnauthorizedError("Unauthorized")

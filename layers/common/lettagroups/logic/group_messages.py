@@ -8,6 +8,7 @@ import time
 from datetime import UTC, datetime
 from typing import Any, Optional
 
+from ..agent.inputs import first_text, input_from_create
 from ..dal import agents as agents_dal
 from ..dal import messages as messages_dal
 from ..dal import runs as runs_dal
@@ -35,12 +36,7 @@ def _check_inputs(messages: list[MessageCreate]) -> None:
     for message in messages:
         if message.role not in ("user", "system"):
             raise BadRequestError(f"Invalid message role: {message.role}")
-        content = message.content
-        first = content if isinstance(content, str) else (content[0] if content else None)
-        text = (
-            first if isinstance(first, str) else getattr(first, "text", None) if getattr(first, "type", None) == "text" else None
-        )
-        if not text:
+        if not first_text(message):
             raise BadRequestError("Message content is empty or invalid")
 
 
@@ -60,27 +56,6 @@ def check_runnable(actor: Actor, group: dict[str, Any], request: LettaRequest) -
     _check_inputs(request.messages)
 
 
-def _input_record(actor: Actor, group_id: str, run_id: str, message: MessageCreate) -> StoredMessage:
-    content = message.content
-    text = content if isinstance(content, str) else str(getattr(content[0], "text", ""))
-    now = datetime.now(UTC)
-    packed = presentation.pack_user(text, now) if message.role == "user" else presentation.pack_system_alert(text, now)
-    return StoredMessage(
-        id=new_id("message"),
-        organization_id=actor.organization_id,
-        conversation_id=group_id,
-        group_id=group_id,
-        role=message.role,  # type: ignore[arg-type]
-        content=[{"type": "text", "text": packed}],
-        name=message.name,
-        otid=message.otid,
-        sender_id=message.sender_id,
-        batch_item_id=message.batch_item_id,
-        created_at=now,
-        run_id=run_id,
-    )
-
-
 def start_run(
     actor: Actor, group_id: str, request: LettaRequest, *, callback_url: Optional[str] = None, stream_tokens: bool = False
 ) -> dict[str, Any]:
@@ -94,7 +69,7 @@ def start_run(
     except runs_dal.GroupBusy as exc:
         raise ConflictError(f"Group {group_id} is already running a conversation") from exc
     now = datetime.now(UTC).isoformat()
-    inputs = [_input_record(actor, group_id, run_id, m) for m in request.messages]
+    inputs = [input_from_create(org, group_id, m, group_id=group_id, run_id=run_id) for m in request.messages]
     run: dict[str, Any] = {
         "id": run_id,
         "status": "created",
@@ -167,16 +142,15 @@ def wait_for_run(actor: Actor, run_id: str, timeout: float) -> dict[str, Any]:
 def response_messages(actor: Actor, run: dict[str, Any], *, live: bool = True) -> list[LettaMessageBase]:
     config = run.get("request_config") or {}
     stored = messages_dal.get_messages(actor.organization_id, run["conversation_id"], run.get("response_message_ids") or [])
-    return presentation.present_all(sorted(stored, key=lambda m: m.id), config, live=live)
+    return presentation.present_all(stored, config, live=live)  # get_messages answers in id order
 
 
 def raise_run_error(run: dict[str, Any]) -> None:
-    status = int(run.get("error_status") or 500)
-    if status >= 500:
+    """A failed run as the send's answer: 404/400 when a missing object or a rule stopped it, else a bare 500."""
+    error_class = {400: BadRequestError, 404: NotFoundError}.get(int(run.get("error_status") or 500))
+    if error_class is None:
         raise DomainError("An internal server error occurred")
-    error = DomainError(str(run.get("error") or "run failed"))
-    error.status_code = status
-    raise error
+    raise error_class(str(run.get("error") or "run failed"))
 
 
 def send_message(actor: Actor, group_id: str, request: LettaRequest) -> LettaResponse:
@@ -258,10 +232,7 @@ def modify_message(actor: Actor, group_id: str, message_id: str, request: Messag
         for call in message.tool_calls or []:
             function = dict(call.get("function") or {})
             if function.get("name") == "send_message":
-                try:
-                    arguments = json.loads(function.get("arguments") or "{}")
-                except ValueError:
-                    arguments = {}
+                arguments = presentation.parse_arguments(function.get("arguments"))
                 arguments["message"] = new_text
                 function["arguments"] = json.dumps(arguments, ensure_ascii=False)
             calls.append({**call, "function": function})

@@ -3,6 +3,7 @@ runtime, plus what a step streams to the run's event log."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import threading
@@ -12,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any, Optional
 
 from ..agent import context as agent_context
+from ..agent import inputs
 from ..agent import step as agent_step_module
 from ..agent.providers import supports_token_streaming
 from ..agent.providers.errors import ModelError
@@ -204,16 +206,8 @@ def agent_step(
 
 def stream_step(ctx: RunContext, step_key: str, outputs: list[StoredMessage], options: StreamOptions) -> None:
     """Step streaming: the step's messages as whole frames, once per step even if the task re-runs."""
-    out: list[str] = []
-    for message in outputs:
-        for presented in presentation.to_letta_messages(
-            message,
-            use_assistant_message=options.use_assistant_message,
-            assistant_message_tool_name=options.assistant_message_tool_name,
-            assistant_message_tool_kwarg=options.assistant_message_tool_kwarg,
-            live=True,
-        ):
-            out.append(frames.message_frame(presented))
+    presented = presentation.present_all(outputs, dataclasses.asdict(options), live=True)
+    out = [frames.message_frame(m) for m in presented]
     events_dal.append(ctx.org_id, ctx.run_id, out, once_key=_step_stream_key(step_key))
 
 
@@ -224,7 +218,7 @@ def _step_stream_key(step_key: str) -> str:
 def build_input(
     ctx: RunContext, *, role: str, text: str, recipient_id: Optional[str], sender_id: Optional[str], name: Optional[str] = None
 ) -> StoredMessage:
-    return agent_step_module.build_input_message(
+    return inputs.build_input_message(
         ctx.org_id,
         ctx.conversation_id,
         role=role,
@@ -238,7 +232,7 @@ def build_input(
 
 
 def build_tool_return(ctx: RunContext, agent_id: str, call: dict[str, Any], text: str) -> StoredMessage:
-    return agent_step_module.build_tool_return_message(
+    return inputs.build_tool_return_message(
         ctx.org_id,
         ctx.conversation_id,
         agent_id=agent_id,
@@ -267,7 +261,7 @@ def run_messages(ctx: RunContext) -> list[StoredMessage]:
     return messages_dal.get_messages(ctx.org_id, ctx.conversation_id, sorted(set(ids)))
 
 
-def chat_history_lines(ctx: RunContext, state: dict[str, Any]) -> list[str]:
+def chat_history_lines(ctx: RunContext) -> list[str]:
     """The dynamic manager's view of this run: inputs and participants' replies, one line each."""
     lines: list[str] = []
     for message in run_messages(ctx):
@@ -326,8 +320,3 @@ def membership_cut(ctx: RunContext, agent_id: str) -> Optional[str]:
     """Where a participant's view of the group starts: the group messages since it became a participant
     (contract §7.2, O-9). None for agents that are not participants (managers)."""
     return groups_dal.get_membership_since(ctx.org_id, agent_id, ctx.group_id)
-
-
-def context_cut(ctx: RunContext) -> Optional[str]:
-    group = groups_dal.get_group(ctx.org_id, ctx.group_id) or {}
-    return group.get("context_after_message_id")

@@ -10,6 +10,7 @@ from ..dal import agents as agents_dal
 from ..dal import groups as groups_dal
 from ..dal import runs as runs_dal
 from ..ids import new_id
+from ..logic.presentation import parse_arguments
 from ..models.stored import StoredMessage
 from ..observability import logger
 from . import agent_steps, starter
@@ -60,7 +61,7 @@ def _commit_plan(ctx: RunContext, group: dict[str, Any]) -> dict[str, Any]:
     raise RetryableStepError("the group kept changing while its background pass was planned")
 
 
-def _pass(ctx: RunContext, group: dict[str, Any], agent_id: str, mode: str, **bounds: Any) -> dict[str, Any]:
+def _pass(group: dict[str, Any], agent_id: str, mode: str, **bounds: Any) -> dict[str, Any]:
     return {"run_id": new_id("run"), "agent_id": agent_id, "mode": mode, "main_agent_id": group.get("manager_agent_id"), **bounds}
 
 
@@ -83,7 +84,6 @@ def _sleeptime_plan(ctx: RunContext, group: dict[str, Any]) -> tuple[dict[str, A
         fields["last_processed_message_id"] = message_ids[-1]
     passes = [
         _pass(
-            ctx,
             group,
             agent_id,
             "sleeptime",
@@ -106,7 +106,7 @@ def _voice_plan(ctx: RunContext, group: dict[str, Any]) -> tuple[dict[str, Any],
         return {}, {"passes": []}
     evicted_until, last_id = trim
     passes = [
-        _pass(ctx, group, agent_id, "voice", prev=old_cut, evicted_until=evicted_until, last_id=last_id)
+        _pass(group, agent_id, "voice", prev=old_cut, evicted_until=evicted_until, last_id=last_id)
         for agent_id in group["agent_ids"]
     ]
     return {"context_after_message_id": evicted_until}, {"passes": passes}
@@ -131,7 +131,7 @@ def _start_background(ctx: RunContext, spec: dict[str, Any]) -> str:
             "group_id": ctx.group_id,
             "agent_id": agent_id,
             "parent_run_id": ctx.run_id,
-            "metadata": {"job_type": "background_agent_send_message_async", "agent_id": agent_id, "group_id": ctx.group_id},
+            "metadata": _metadata(ctx, agent_id),
         },
     )
     state = {
@@ -168,10 +168,7 @@ def transcript_line(message: StoredMessage) -> str | None:
         for call in message.tool_calls or []:
             function = call.get("function", {})
             if function.get("name") == "send_message":
-                try:
-                    return "assistant: " + str(json.loads(function.get("arguments") or "{}").get("message", ""))
-                except ValueError:
-                    return "assistant: " + str(function.get("arguments"))
+                return "assistant: " + str(parse_arguments(function.get("arguments")).get("message", ""))
             return f"assistant: Calling tool {function.get('name')}"
         return None
     if message.role == "tool":

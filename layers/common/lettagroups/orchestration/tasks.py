@@ -141,7 +141,7 @@ def dynamic_select(state: dict[str, Any], **_: Any) -> dict[str, Any]:
         "Choose the most suitable agent to reply to the latest message in the group chat from the following options: "
         f"[{', '.join(f'{a} ({names[a]})' for a in options)}]. Do not respond to the messages yourself, your task is only "
         "to decide the next speaker, not to answer the question. Reply with the name of the next speaker.\n\nChat history:\n"
-        + "\n".join(agent_steps.chat_history_lines(ctx, state))
+        + "\n".join(agent_steps.chat_history_lines(ctx))
     )
     selection = agent_steps.build_input(ctx, role="user", text=prompt, recipient_id=manager, sender_id=manager)
     outcome = agent_steps.agent_step(
@@ -271,14 +271,15 @@ def main_agent_turn(state: dict[str, Any], **_: Any) -> dict[str, Any]:
     """sleeptime / voice_sleeptime: the main agent answers; background work happens in finalize."""
     ctx = RunContext.from_state(state)
     group = _group(ctx, renew_lock=True)
-    history_after = agent_steps.context_cut(ctx) if group["manager_type"] == "voice_sleeptime" else None
+    # voice_sleeptime: the trimmed buffer starts after the last evicted message (contract §8.5)
+    history_after = group.get("context_after_message_id") if group["manager_type"] == "voice_sleeptime" else None
     agent_steps.agent_step(
         ctx, _manager(state, group), inputs=[], step_key="main", share_replies=False, history_after=history_after
     )
     return state
 
 
-def _usage(ctx: RunContext, group: dict[str, Any], records: list[dict[str, Any]]) -> LettaUsageStatistics:
+def _usage(group: dict[str, Any], records: list[dict[str, Any]]) -> LettaUsageStatistics:
     """Usage by manager type (contract §7.5)."""
     usage = LettaUsageStatistics()
     manager_type = group["manager_type"]
@@ -302,12 +303,12 @@ def _response_ids(group: dict[str, Any], records: list[dict[str, Any]]) -> list[
         streamed = None  # every agent of the run speaks to the client
     else:
         streamed = {group.get("manager_agent_id") or ""}
-    ids: list[str] = []
-    for record in sorted(records, key=lambda r: r.get("first_message_id") or ""):
-        if streamed is not None and record.get("agent_id") not in streamed:
-            continue
-        ids.extend(record.get("output_message_ids") or [])
-    return sorted(ids)
+    return sorted(
+        message_id
+        for record in records
+        if streamed is None or record.get("agent_id") in streamed
+        for message_id in record.get("output_message_ids") or []
+    )
 
 
 def finalize(state: dict[str, Any], **_: Any) -> dict[str, Any]:
@@ -317,7 +318,7 @@ def finalize(state: dict[str, Any], **_: Any) -> dict[str, Any]:
     group = _group(ctx)
     records = runs_dal.list_step_records(ctx.org_id, ctx.run_id)
     roster = {**group, "manager_agent_id": state.get("manager_agent_id") or group.get("manager_agent_id")}
-    usage = _usage(ctx, roster, records)
+    usage = _usage(roster, records)
     if group["manager_type"] in ("sleeptime", "voice_sleeptime"):
         usage.run_ids = sleeptime.after_main_turn(ctx, group, state)
     default_reason = "max_turns" if group["manager_type"] in ("round_robin", "dynamic") else "end_turn"
