@@ -11,6 +11,8 @@ import httpx
 import pytest
 from letta_client import Letta
 
+from lettagroups.models.groups import MAX_GROUP_AGENTS
+
 from compat_helpers import assert_error
 
 pytestmark = pytest.mark.compat
@@ -150,7 +152,13 @@ SCHEMA_CASES: list[tuple[str, str, dict[str, Any], list[Any]]] = [
     ("POST", "/v1/groups/", {"agent_ids": [], "description": 1}, ["body", "description"]),
     ("POST", "/v1/groups/", {"agent_ids": [], "description": "x" * 200_000}, ["body", "description"]),
     ("POST", "/v1/groups/", {"agent_ids": ["a" * 300], "description": ""}, ["body", "agent_ids", 0]),
-    ("POST", "/v1/groups/", {"agent_ids": [f"agent-{i}" for i in range(51)], "description": ""}, ["body", "agent_ids"]),
+    # one participant more than a group may hold (MAX_GROUP_AGENTS, 32)
+    (
+        "POST",
+        "/v1/groups/",
+        {"agent_ids": [f"agent-{i}" for i in range(MAX_GROUP_AGENTS + 1)], "description": ""},
+        ["body", "agent_ids"],
+    ),
     ("POST", "/v1/groups/", {"agent_ids": [], "description": "", "manager_config": []}, ["body", "manager_config"]),
     (
         "POST",

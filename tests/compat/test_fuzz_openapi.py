@@ -39,7 +39,8 @@ def test_no_input_makes_a_server_error(case, server_url):
         body = json.loads(response.text)
         assert isinstance(body, dict) and "detail" in body, response.text
         if response.status_code == 422:
-            assert all({"loc", "msg", "type"} <= set(item) for item in body["detail"]), body
+            assert isinstance(body["detail"], list) and body["detail"], body
+            assert all(isinstance(item, dict) and {"loc", "msg", "type"} <= set(item) for item in body["detail"]), body
         # And a rejected create wrote nothing
         if creates:
             assert _count(server_url) == before

@@ -4,6 +4,7 @@ multi-agent cases (contract §11.1, §11.3, §11.5)."""
 
 from __future__ import annotations
 
+import ast
 import time
 
 import pytest
@@ -79,7 +80,10 @@ def test_supervisor_conversation(letta: Letta, made: Tracker):
     types = [m.message_type for m in response.messages]
     assert types == ["reasoning_message", "tool_call_message", "tool_return_message", "reasoning_message", "assistant_message"]
     assert response.messages[1].tool_call.name == "send_message_to_all_agents_in_group"
-    assert response.messages[2].tool_return.startswith("[") and response.messages[2].tool_return.count(" said: ") == 4
+    results = ast.literal_eval(response.messages[2].tool_return)
+    assert isinstance(results, list) and len(results) == 4
+    for worker, result in zip(workers, results):
+        assert isinstance(result, str) and result.startswith(f"{worker} said: "), (worker, result)
     assert response.usage.step_count == 2
     # And the final reply is in the transcript (X-30)
     assert response.messages[4].id in {m.id for m in letta.groups.messages.list(group.id, limit=100)}

@@ -233,13 +233,17 @@ def test_shared_block_label_clash_is_409_and_writes_nothing(letta: Letta, made: 
     # Given an agent whose persona block would clash with a shared block labelled persona
     agent = made.agent("fred", memory_blocks=[CreateBlock(label="persona", value="I am fred")]).id
     other_persona = made.block("persona", "someone else")
+    own_blocks = [b.id for b in letta.agents.retrieve(agent).memory.blocks]
+    own_persona = [b.id for b in letta.agents.retrieve(agent).memory.blocks if b.label == "persona"]
+    assert len(own_persona) == 1 and own_persona != [other_persona.id]
     before = letta.groups.count()
     # When a group tries to share it
     status, body = api_status(lambda: letta.groups.create(agent_ids=[agent], description="", shared_block_ids=[other_persona.id]))
-    # Then 409, and neither the group nor the attachment exists
+    # Then 409, and neither the group nor the attachment exists: the agent keeps its own persona block
     assert status == 409 and "persona" in body["detail"]
     assert letta.groups.count() == before
-    assert [b.id for b in letta.agents.retrieve(agent).memory.blocks] != [other_persona.id]
+    assert [b.id for b in letta.agents.retrieve(agent).memory.blocks if b.label == "persona"] == own_persona
+    assert [b.id for b in letta.agents.retrieve(agent).memory.blocks] == own_blocks
     assert other_persona.id not in [b.id for b in letta.agents.retrieve(agent).memory.blocks]
 
 
@@ -377,18 +381,21 @@ def test_modify_ignores_shared_block_ids(letta: Letta, made: Tracker) -> None:
 
 # --- voice buffers (VO-4) ---------------------------------------------------------------------------------------
 
+# Contract §3.3: B2 ("… must be greater than 4 (got …)") and B3, whose message names both bounds.
+B2 = "must be greater than 4 (got "
+B3 = "'max_message_buffer_length' must be greater than 'min_message_buffer_length' (got max={max} <= min={min})"
 BUFFER_CASES = [
     ((10, 5), (10, 5), None),
     ((31, None), (31, 15), None),
     ((None, 16), (30, 16), None),
-    ((None, 30), None, "must be greater than"),
-    ((15, None), None, "must be greater than"),
-    ((5, 5), None, "must be greater than"),
-    ((6, 7), None, "must be greater than"),
-    ((4, 5), None, "greater than 4"),
-    ((5, 4), None, "greater than 4"),
-    ((1, 10), None, "greater than 4"),
-    ((10, 1), None, "greater than 4"),
+    ((None, 30), None, B3.format(max=30, min=30)),
+    ((15, None), None, B3.format(max=15, min=15)),
+    ((5, 5), None, B3.format(max=5, min=5)),
+    ((6, 7), None, B3.format(max=6, min=7)),
+    ((4, 5), None, B2),
+    ((5, 4), None, B2),
+    ((1, 10), None, B2),
+    ((10, 1), None, B2),
 ]
 
 

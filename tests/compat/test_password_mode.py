@@ -78,8 +78,10 @@ def test_letta_client_without_the_password_gets_401(secure_url: str, token: str 
 def test_refused_create_writes_nothing(secure_url: str):
     letta = Letta(base_url=secure_url, token=PASSWORD, timeout=30)
     before = letta.groups.count()
-    with pytest.raises(ApiError):
+    with pytest.raises(ApiError) as raised:
         Letta(base_url=secure_url, timeout=30).groups.create(agent_ids=[], description="nope")
+    assert raised.value.status_code == 401
+    assert raised.value.body == UNAUTHORIZED
     assert letta.groups.count() == before
 
 
@@ -133,9 +135,10 @@ def test_stream_routes_need_the_password(http: httpx.Client):
 
 
 def test_letta_client_stream_without_token_raises_401(secure_url: str):
-    # Given a real group, created with the password
+    # Given a real group of one agent (so an authorized send would write), created with the password
     letta = Letta(base_url=secure_url, token=PASSWORD, timeout=30)
-    group = letta.groups.create(agent_ids=[], description="stream auth")
+    agent = letta.agents.create(name="stream-auth")
+    group = letta.groups.create(agent_ids=[agent.id], description="stream auth")
     try:
         # When letta-client streams to it without a token
         anonymous = Letta(base_url=secure_url, timeout=30)
@@ -145,5 +148,10 @@ def test_letta_client_stream_without_token_raises_401(secure_url: str):
         assert raised.value.status_code == 401
         assert raised.value.body == UNAUTHORIZED
         assert letta.groups.messages.list(group.id) == []
+        # And the same stream with the password does write (the check above is not vacuous)
+        list(letta.groups.messages.create_stream(group.id, messages=[MessageCreate(role="user", content="hi")]))
+        written = letta.groups.messages.list(group.id)
+        assert [m.message_type for m in written] == ["user_message", "reasoning_message", "assistant_message"]
     finally:
         letta.groups.delete(group.id)
+        letta.agents.delete(agent.id)

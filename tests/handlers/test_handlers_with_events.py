@@ -452,14 +452,15 @@ def test_modify_group(actor: Actor):
 
 @pytest.fixture(scope="module")
 def crowd(emulation: object) -> tuple[Actor, list[str]]:
-    """An organization with 50 agents, the most GroupCreate/GroupUpdate.agent_ids accept."""
+    """An organization with MAX_GROUP_AGENTS (32) agents, the most GroupCreate/GroupUpdate.agent_ids accept."""
     actor = Actor(user_id=f"user-{uuid.uuid4()}", organization_id=f"org-{uuid.uuid4()}")
     return actor, [make_agent(actor, f"agent{i}") for i in range(MAX_GROUP_AGENTS)]
 
 
 def test_create_group_with_the_most_participants_the_schema_allows(crowd: tuple[Actor, list[str]]):
-    # Given 50 agents
+    # Given MAX_GROUP_AGENTS agents
     actor, agent_ids = crowd
+    assert len(agent_ids) == MAX_GROUP_AGENTS
     before = groups_logic.count_groups(actor)
     # When a round robin group of all of them is created
     status, body = invoke(with_body(load_event("create-group"), {"agent_ids": agent_ids, "description": "big"}), actor)
@@ -469,10 +470,11 @@ def test_create_group_with_the_most_participants_the_schema_allows(crowd: tuple[
 
 
 def test_modify_group_adding_the_most_participants_the_schema_allows(crowd: tuple[Actor, list[str]]):
-    # Given an empty group and 50 agents
+    # Given an empty group and MAX_GROUP_AGENTS agents
     actor, agent_ids = crowd
+    assert len(agent_ids) == MAX_GROUP_AGENTS
     group_id = make_group(actor, [])
-    # When all 50 join it through modify
+    # When all of them join it through modify
     event = with_body(substitute(load_event("modify-group"), {GROUP_PH: group_id}), {"agent_ids": agent_ids})
     status, body = invoke(event, actor)
     # Then the new list is stored (a valid request is never a 500, contract §2.3)
@@ -825,12 +827,15 @@ def test_modify_group_replacing_every_participant_at_the_limit(crowd: tuple[Acto
 
 
 def test_create_group_above_the_participant_limit_is_422(crowd: tuple[Actor, list[str]]):
-    # Given one agent id more than a group may hold
+    # Given one agent id more than a group may hold (MAX_GROUP_AGENTS + 1)
     actor, agent_ids = crowd
+    too_many = [*agent_ids, agent_ids[0]]
+    assert len(too_many) == MAX_GROUP_AGENTS + 1
+    before = groups_logic.count_groups(actor)
     # When the group is created
-    status, body = invoke(
-        with_body(load_event("create-group"), {"agent_ids": [*agent_ids, agent_ids[0]], "description": "too big"}), actor
-    )
-    # Then the request is refused as invalid, naming the field
+    status, body = invoke(with_body(load_event("create-group"), {"agent_ids": too_many, "description": "too big"}), actor)
+    # Then the request is refused as invalid, naming the field, and nothing is written
     assert status == 422
     assert body["detail"][0]["loc"][:2] == ["body", "agent_ids"]
+    assert body["detail"][0]["type"] == "too_long"
+    assert groups_logic.count_groups(actor) == before

@@ -16,6 +16,7 @@ from typing import Any
 
 import pytest
 
+from lettagroups.dal import messages as messages_dal
 from lettagroups.dal import runs as runs_dal
 from lettagroups.logic import agents as agents_logic
 from lettagroups.logic import groups as groups_logic
@@ -188,21 +189,31 @@ def test_send_group_message_async_returns_the_run_then_completes(group_actor: Ac
 
 
 def test_list_group_messages_with_limit_and_cursors(group_actor: Actor):
-    # Given a group that ran twice (two inputs, four replies)
+    # Given a group that ran three times (three inputs, six replies and their six hidden send_message tool
+    # returns: 15 stored messages)
     actor = group_actor
     group_id = make_round_robin(actor)
     send(actor, group_id)
     send(actor, group_id)
+    send(actor, group_id)
     everything = transcript(actor, group_id)
-    assert [m["message_type"] for m in everything] == (["user_message", *SPOKEN * 2]) * 2
+    assert [m["message_type"] for m in everything] == (["user_message", *SPOKEN * 2]) * 3
     inputs = [m for m in everything if m["message_type"] == "user_message"]
-    assert [m["content"] for m in inputs] == ["Where did the Mystery Machine go?"] * 2
-    # When the list-group-messages event (limit=10, use_assistant_message=true) is invoked
-    status, page = invoke(group_event("list-group-messages", group_id), actor)
-    # Then it returns the newest 10 stored messages, oldest first: here the whole transcript (two inputs,
-    # four replies and their four hidden send_message tool returns)
+    assert [m["content"] for m in inputs] == ["Where did the Mystery Machine go?"] * 3
+    stored = messages_dal.list_messages(actor.organization_id, group_id)
+    assert [m.role for m in stored] == ["user", "assistant", "tool", "assistant", "tool"] * 3
+    # When the list-group-messages event is invoked without query parameters (the handler's default limit)
+    status, page = invoke(with_query(group_event("list-group-messages", group_id), {}), actor)
+    # Then it returns the newest 10 stored messages, oldest first: the second and third rounds, each stored
+    # message shown as its LettaMessages (a user input as one, a reply as its reasoning and assistant message,
+    # a send_message tool return not at all)
     assert status == 200
-    assert page == everything
+    newest = list(reversed(messages_dal.list_messages(actor.organization_id, group_id, limit=10, descending=True)))
+    assert [m.id for m in newest] == [m.id for m in stored[-10:]]
+    shown_as = {"user": ["user_message"], "assistant": SPOKEN, "tool": []}
+    expected = [(m.id, kind) for m in newest for kind in shown_as[m.role]]
+    assert [(m["id"], m["message_type"]) for m in page] == expected
+    assert page == everything[5:]
     # And after the first input, limit=1 is the one stored message after it: fred's reasoning and reply
     after_first = transcript(actor, group_id, after=inputs[0]["id"], limit="1")
     assert [(m["message_type"], m["name"]) for m in after_first] == [("reasoning_message", "fred"), ("assistant_message", "fred")]
@@ -225,7 +236,7 @@ def test_list_group_messages_with_limit_and_cursors(group_actor: Actor):
     raw = transcript(actor, group_id, use_assistant_message="false")
     assert [m["message_type"] for m in raw] == (
         ["user_message", *["reasoning_message", "tool_call_message", "tool_return_message"] * 2]
-    ) * 2
+    ) * 3
     assert {m["tool_call"]["name"] for m in raw if m["message_type"] == "tool_call_message"} == {"send_message"}
     # And listed replies carry the step that produced them
     assert all(m["step_id"].startswith("step-") for m in everything if m["message_type"] in SPOKEN)

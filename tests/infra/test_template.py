@@ -47,7 +47,19 @@ OPERATIONS = {
     "retrieve_block": ("GET", "/v1/blocks/{block_id}"),
     "modify_block": ("PATCH", "/v1/blocks/{block_id}"),
     "delete_block": ("DELETE", "/v1/blocks/{block_id}"),
+    "send_group_message": ("POST", "/v1/groups/{group_id}/messages"),
+    "send_group_message_async": ("POST", "/v1/groups/{group_id}/messages/async"),
+    "list_group_messages": ("GET", "/v1/groups/{group_id}/messages"),
+    "modify_group_message": ("PATCH", "/v1/groups/{group_id}/messages/{message_id}"),
+    "reset_group_messages": ("PATCH", "/v1/groups/{group_id}/reset-messages"),
+    "retrieve_run": ("GET", "/v1/runs/{run_id}"),
+    "list_run_messages": ("GET", "/v1/runs/{run_id}/messages"),
+    "retrieve_run_usage": ("GET", "/v1/runs/{run_id}/usage"),
+    "openapi_document": ("GET", "/openapi.json"),
 }
+# Operations that need no table at all, and those that also start (and watch) group-run executions.
+TABLELESS_OPERATIONS = {"health_check", "openapi_document"}
+SEND_OPERATIONS = {"send_group_message", "send_group_message_async"}
 
 
 # --- translation ----------------------------------------------------------------------------------
@@ -327,15 +339,25 @@ def test_table_access_only_through_sam_policy_templates_on_the_table():
 def test_operation_gets_the_least_table_access_it_needs(operation: str):
     method, path = OPERATIONS[operation]
     route = next(r for r in http_routes() if (r.method, r.path) == (method, path))
-    templates, _ = _dynamodb_policies(sam_template()["Resources"][route.function])
+    templates, statements = _dynamodb_policies(sam_template()["Resources"][route.function])
     granted = {name for name, _ in templates}
-    # Then health needs no table, reads get read access, writes get CRUD
-    if operation == "health_check":
+    # Then health and the OpenAPI document need no table, reads get read access, writes get CRUD
+    if operation in TABLELESS_OPERATIONS:
         assert granted == set()
     elif method == "GET":
         assert granted == {"DynamoDBReadPolicy"}
     else:
         assert granted == {"DynamoDBCrudPolicy"}
+    assert len(templates) == len(granted), templates
+    # And only the sends get a hand-written statement: starting and describing executions of the group-run machine
+    if operation in SEND_OPERATIONS:
+        actions = sorted(a for statement in statements for a in statement["Action"])
+        assert actions == ["states:DescribeExecution", "states:StartExecution"], statements
+        for statement in statements:
+            assert statement["Effect"] == "Allow"
+            assert "-group-run" in statement["Resource"]["Fn::Sub"], statement
+    else:
+        assert statements == [], statements
 
 
 def test_translated_dynamodb_statements_name_only_the_table(translated: dict[str, Any]):

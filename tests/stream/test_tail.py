@@ -142,7 +142,13 @@ def test_runs_that_never_write_frames_close_at_once(actor: Any) -> None:
     chunks = _collect(org, run_id)
     # Then its stream ends right away with its usage and [DONE]
     assert time.monotonic() - started < 1.5
-    assert b'"message_type":"usage_statistics"' in chunks[-2] and chunks[-1] == b"data: [DONE]\n\n"
+    # (the record's usage, without ids: those frames are not in the log; run_ids absent from the record is null)
+    assert chunks == [
+        OPEN,
+        b'data: {"message_type":"usage_statistics","completion_tokens":1,"prompt_tokens":1,"total_tokens":2,'
+        b'"step_count":1,"run_ids":null}\n\n',
+        b"data: [DONE]\n\n",
+    ]
 
 
 def test_a_stream_open_too_long_ends_cleanly(actor: Any, fast: None) -> None:
@@ -157,4 +163,7 @@ def test_a_deleted_run_is_closed(actor: Any, fast: None) -> None:
     # Given a run id whose record is gone (TTL) and no frames
     org = actor.organization_id
     # Then the stream does not hang: error and [DONE]
-    assert _collect(org, f"run-{uuid.uuid4()}")[-1] == b"data: [DONE]\n\n"
+    assert _collect(org, f"run-{uuid.uuid4()}")[-2:] == [
+        b'data: {"error":"Stream failed (internal error occurred)"}\n\n',
+        b"data: [DONE]\n\n",
+    ]

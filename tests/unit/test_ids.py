@@ -27,10 +27,15 @@ def test_otid_replaces_low_bits_with_part_index():
     mid = new_id("message")
     # When the otids of its parts are derived
     first, second = otid_for(mid, 0), otid_for(mid, 1)
-    # Then they differ only in the last hex digits, as Letta's do
-    assert first[:-2] == second[:-2]
-    assert first.endswith("00") or int(first[-2:], 16) % 128 == 0
-    assert int(second[-2:], 16) & 0x7F == 1
+    # Then each is the message's uuid with only its low 7 bits replaced by the part index, as Letta's are
+    body = mid.removeprefix("message-")
+    assert len(body) == 36
+    for index, otid in ((0, first), (1, second), (5, otid_for(mid, 5)), (127, otid_for(mid, 127))):
+        assert len(otid) == 36, otid
+        assert otid[:-2] == body[:-2], (index, otid)
+        low = int(otid[-2:], 16)
+        assert low & 0x7F == index, (index, otid)
+        assert low & 0x80 == int(body[-2:], 16) & 0x80, (index, otid)
 
 
 def test_time_floor_id_bounds_later_ids():

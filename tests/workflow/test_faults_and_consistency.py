@@ -230,13 +230,19 @@ def test_async_send_returns_a_run_that_completes_with_the_sync_messages(run_env:
     assert done.metadata["usage"]["step_count"] == 3
     usage = runs_logic.retrieve_run_usage(actor, run.id)
     assert usage.total_tokens == done.metadata["usage"]["total_tokens"] > 0
-    # And the run's messages are exactly what the sync send would have returned
+    # And the run's messages are exactly the replies it added to the group transcript: everything listed
+    # after its input (the transcript read independently of the run record's response ids)
     record = runs_dal.get_run(actor.organization_id, run.id)
-    sync_view = [m.model_dump() for m in group_messages.response_messages(actor, record)]
-    run_messages = [m.model_dump() for m in runs_logic.list_run_messages(actor, run.id)]
-    assert run_messages == sync_view
-    assert [m["message_type"] for m in run_messages] == ["reasoning_message", "assistant_message"] * 3
-    assert [m["name"] for m in run_messages][1::2] == NAMES[:3]
+    listed = transcript(actor, group_id)
+    (input_id,) = record["input_message_ids"]
+    assert [(m.id, m.message_type, m.content) for m in listed[:1]] == [(input_id, "user_message", "hello async")]
+    replies = [m for m in listed[1:] if m.message_type != "user_message"]
+    assert len(replies) == len(listed) - 1
+    run_messages = runs_logic.list_run_messages(actor, run.id)
+    assert [(m.id, m.message_type, m.name) for m in run_messages] == [(m.id, m.message_type, m.name) for m in replies]
+    assert said(run_messages) == said(replies)
+    assert [m.message_type for m in run_messages] == ["reasoning_message", "assistant_message"] * 3
+    assert [m.name for m in run_messages][1::2] == NAMES[:3]
 
 
 def test_an_agent_deleted_mid_run_fails_the_send_with_404(run_env: Actor):

@@ -12,7 +12,7 @@ from lettagroups.models.groups import GroupUpdate
 from lettagroups.models.identity import Actor
 from lettagroups.models.messages import MessageUpdate
 
-from workflow_builders import NAMES, ModelCalls, inbox, make_agent, make_group, said, send, transcript
+from workflow_builders import NAMES, ModelCalls, group_runs, inbox, make_agent, make_group, said, send, transcript
 
 
 def _four(actor: Actor) -> tuple[list[str], str]:
@@ -42,8 +42,17 @@ def test_round_robin_speakers_follow_agent_ids_order(run_env: Actor, model_calls
     assert [m.name for m in listed[1:]] == [n for n in NAMES for _ in range(2)]
     assert listed[0].content == "what is everyone up to for the holidays?"
     assert said(listed) == said(response.messages)
-    # And every stored message carries the group id (§7.1)
-    assert all(m.group_id == group_id for m in messages_dal.list_messages(actor.organization_id, group_id))
+    # And every message the run wrote (read through the run index, not the group's partition) carries the group
+    # id and is in the group transcript; together they are the whole transcript (§7.1)
+    org = actor.organization_id
+    stored_ids = [m.id for m in messages_dal.list_messages(org, group_id)]
+    (run,) = group_runs(actor, group_id)
+    indexed = messages_dal.list_run_messages(org, run["id"])
+    assert indexed
+    for message in indexed:
+        assert message.group_id == group_id, message
+        assert message.id in stored_ids, message
+    assert [m.id for m in indexed] == stored_ids
 
 
 def test_default_turns_one_per_agent_and_explicit_max_turns(run_env: Actor):

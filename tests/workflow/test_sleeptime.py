@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 
+from lettagroups.dal import agents as agents_dal
 from lettagroups.dal import messages as messages_dal
 from lettagroups.errors import NotFoundError
 from lettagroups.logic import agents as agents_logic
@@ -46,6 +47,8 @@ def test_sleeptime_passes_follow_the_frequency_and_complete(run_env: Actor):
     # an exit_loop rule (SL-4)
     human = next(b for b in main.memory.blocks if b.label == "human")
     assert human.id in {b.id for b in sleeper.memory.blocks}
+    holders = [a["id"] for a in agents_dal.list_agents(actor.organization_id, None, None, None) if human.id in a["block_ids"]]
+    assert sorted(holders) == sorted([main.id, sleeper_id])
     assert {"memory_rethink", "memory_finish_edits", "memory_replace", "memory_insert"} <= {t.name for t in sleeper.tools}
     assert any(r.get("type") == "exit_loop" for r in (r if isinstance(r, dict) else r.model_dump() for r in sleeper.tool_rules))
     # When the user sends six messages (SL-5)
@@ -80,11 +83,30 @@ def test_sleeptime_passes_follow_the_frequency_and_complete(run_env: Actor):
         assert run.metadata["agent_id"] == sleeper_id
         assert run.metadata["job_type"] == "background_agent_send_message_async"
         assert "result" in run.metadata
-    # And the background messages carry the group id and are listed with the sleeptime agent's name (O-8)
-    stored = messages_dal.list_messages(actor.organization_id, group_id)
-    background = [m for m in stored if m.agent_id == sleeper_id]
-    assert background and all(m.group_id == group_id for m in background)
-    assert {m.run_id for m in background} == set(run_ids)
+    # And every message of every run of the group, read through the run index (the six sends and the three
+    # background passes), carries the group id and is in the group transcript, which holds nothing else (O-8)
+    org = actor.organization_id
+    stored = messages_dal.list_messages(org, group_id)
+    stored_ids = [m.id for m in stored]
+    send_runs = [r["id"] for r in group_runs(actor, group_id)]
+    assert len(send_runs) == 6
+    indexed_ids: list[str] = []
+    background = []
+    for run_id in [*send_runs, *run_ids]:
+        indexed = messages_dal.list_run_messages(org, run_id)
+        assert indexed, run_id
+        for message in indexed:
+            assert message.group_id == group_id, message
+            assert message.id in stored_ids, message
+            assert message.run_id == run_id, message
+        indexed_ids += [m.id for m in indexed]
+        if run_id in run_ids:
+            assert {m.agent_id for m in indexed} == {sleeper_id}, run_id
+            background += indexed
+    assert sorted(indexed_ids) == stored_ids
+    # And the background messages are listed with the sleeptime agent's name
+    background.sort(key=lambda m: m.id)
+    assert background == [m for m in stored if m.agent_id == sleeper_id]
     inputs = [m for m in background if m.role == "user"]
     assert len(inputs) == 3
     assert "message number 0" in inputs[0].text() and "message number 2" in inputs[1].text()

@@ -9,7 +9,18 @@ from lettagroups.dal import messages as messages_dal
 from lettagroups.logic import agents as agents_logic
 from lettagroups.models.identity import Actor
 
-from workflow_builders import NAMES, ModelCalls, inbox, make_agent, make_group, offline_model, said, send, transcript
+from workflow_builders import (
+    NAMES,
+    ModelCalls,
+    group_runs,
+    inbox,
+    make_agent,
+    make_group,
+    offline_model,
+    said,
+    send,
+    transcript,
+)
 
 BROADCAST = "send_message_to_all_agents_in_group"
 EXPECTED_TYPES = ["reasoning_message", "tool_call_message", "tool_return_message", "reasoning_message", "assistant_message"]
@@ -50,9 +61,19 @@ def test_supervisor_broadcasts_to_workers_and_replies(run_env: Actor, model_call
     supervisor_calls = model_calls.of(supervisor)
     assert len(supervisor_calls) == 2
     assert response.usage.prompt_tokens == sum(c.response.usage.prompt_tokens for c in supervisor_calls)
-    # And every stored message carries the group id, and the transcript lists the final reply (X-30)
-    stored = messages_dal.list_messages(actor.organization_id, group_id)
-    assert stored and all(m.group_id == group_id for m in stored)
+    # And every message the run wrote (read through the run index: the supervisor's, the deliveries and the
+    # workers' replies) carries the group id and is in the group transcript, which holds nothing else (§7.1)
+    org = actor.organization_id
+    stored_ids = [m.id for m in messages_dal.list_messages(org, group_id)]
+    (run,) = group_runs(actor, group_id)
+    indexed = messages_dal.list_run_messages(org, run["id"])
+    assert indexed
+    for message in indexed:
+        assert message.group_id == group_id, message
+        assert message.id in stored_ids, message
+    assert [m.id for m in indexed] == stored_ids
+    assert {m.agent_id for m in indexed} == {None, supervisor, *workers}
+    # And the transcript lists the final reply (X-30)
     listed = transcript(actor, group_id)
     assert said(listed)[-1] == said(response.messages)[-1]
     assert {m.name for m in listed if m.message_type == "assistant_message"} == {"shaggy", *NAMES}

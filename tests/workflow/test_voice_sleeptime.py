@@ -77,7 +77,9 @@ def test_voice_context_is_trimmed_and_the_sleeptime_agent_gets_each_chunk(run_en
     listed = transcript(actor, group.id)
     user_inputs = [m.content for m in listed if m.message_type == "user_message"]
     assert [u for u in user_inputs if u.startswith("topic ")] == [f"topic {i}: tell me about the weather" for i in range(5)]
-    assert len(said(listed)) >= 5
+    voice_said = said([m for m in listed if m.name == "voice"])
+    assert voice_said == [text for r in responses for text in said(r.messages)]
+    assert len(voice_said) == 5
     # When the voice agent is deleted (VO-2)
     agents_logic.delete_agent(actor, voice.id)
     # Then the group and the sleeptime agent are gone

@@ -117,7 +117,8 @@ def test_user_content_is_unpacked_and_system_kept_as_is():
     u, e, s = to_letta_messages([user, edited, system])
     assert (u.message_type, u.content, u.name, u.sender_id) == ("user_message", "hi there", "ana", "identity-1")  # type: ignore[attr-defined]
     assert e.content == "raw edit"  # type: ignore[attr-defined]
-    assert s.message_type == "system_message" and json.loads(s.content)["message"] == "note"  # type: ignore[attr-defined]
+    assert s.message_type == "system_message" and s.content == pack_system_alert("note", WHEN)  # type: ignore[attr-defined]
+    assert json.loads(s.content)["message"] == "note"  # type: ignore[attr-defined]
 
 
 def test_hidden_and_native_reasoning_parts():

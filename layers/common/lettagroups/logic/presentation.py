@@ -1,8 +1,9 @@
 """Stored messages → LettaMessages (contract §4.10, §6) and the input envelopes the model sees (§7.3).
 
 One stored message may yield several LettaMessages that share its id; each gets an `otid` derived from the
-message id and its part index. Listed messages carry `sender_id` and `step_id`; live ones (streamed or returned by
-a send) carry neither, and a live tool return shows the raw return string instead of the packed envelope.
+message id and its part index, except a user or system input, which keeps the `otid` its sender supplied.
+Listed messages carry `sender_id` and `step_id`; live ones (streamed or returned by a send) carry neither, and a
+live tool return shows the raw return string instead of the packed envelope.
 """
 
 from __future__ import annotations
@@ -137,10 +138,11 @@ def _convert(
         "sender_id": None if live else message.sender_id,
         "step_id": None if live else message.step_id,
     }
-    if message.role == "user":
-        return [UserMessage(**base, otid=otid_for(message.id, 0), content=unpack_message(message.text()))]
-    if message.role == "system":
-        return [SystemMessage(**base, otid=otid_for(message.id, 0), content=message.text())]
+    if message.role in ("user", "system"):  # a client input keeps the otid it was sent with (§2.4, §3.5)
+        otid = message.otid or otid_for(message.id, 0)
+        if message.role == "user":
+            return [UserMessage(**base, otid=otid, content=unpack_message(message.text()))]
+        return [SystemMessage(**base, otid=otid, content=message.text())]
     if message.role == "tool":
         if use_assistant_message and message.name == tool_name:
             return []

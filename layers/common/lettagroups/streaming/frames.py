@@ -25,17 +25,8 @@ def delta_frame(payload: dict[str, Any]) -> str:
 
 
 def usage_frame(usage: LettaUsageStatistics) -> str:
-    data = usage.model_dump(exclude={"steps_messages"})
-    return compact(
-        {
-            "message_type": "usage_statistics",
-            "completion_tokens": data["completion_tokens"],
-            "prompt_tokens": data["prompt_tokens"],
-            "total_tokens": data["total_tokens"],
-            "step_count": data["step_count"],
-            "run_ids": data["run_ids"],
-        }
-    )
+    """The usage event: the model's fields in order, without `steps_messages` (never in the SSE usage event, §6.3)."""
+    return compact(usage.model_dump(exclude={"steps_messages"}))
 
 
 def error_frame(detail: str | None = None, code: str | None = None) -> str:
