@@ -11,6 +11,7 @@ from typing import Any
 
 import httpx
 import pytest
+from contract_shapes import GROUP_KEYS
 from letta_client import (
     CreateBlock,
     DynamicManager,
@@ -31,22 +32,6 @@ from compat_helpers import Tracker, assert_error, unique
 
 pytestmark = pytest.mark.compat
 
-GROUP_KEYS = [
-    "id",
-    "manager_type",
-    "agent_ids",
-    "description",
-    "shared_block_ids",
-    "manager_agent_id",
-    "termination_token",
-    "max_turns",
-    "sleeptime_agent_frequency",
-    "turns_counter",
-    "last_processed_message_id",
-    "max_message_buffer_length",
-    "min_message_buffer_length",
-    "project_id",
-]
 DEFAULT_USER = "user-00000000-0000-4000-8000-000000000000"
 
 

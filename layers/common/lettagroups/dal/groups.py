@@ -5,30 +5,15 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Optional
 
+from ..models.groups import Group
 from . import keys
 from .items import ConditionFailed, delete_action, get, put_action, replace_action, transact
 from .table import Expr, batch_get, key, query_all, sort_key_range, table_name
 
 __all__ = ["ConditionFailed"]
 
-GROUP_FIELDS = (
-    "id",
-    "manager_type",
-    "agent_ids",
-    "description",
-    "shared_block_ids",
-    "manager_agent_id",
-    "termination_token",
-    "max_turns",
-    "sleeptime_agent_frequency",
-    "turns_counter",
-    "last_processed_message_id",
-    "max_message_buffer_length",
-    "min_message_buffer_length",
-    "project_id",
-    # Internal (not in the API's Group): where a voice agent's trimmed context starts.
-    "context_after_message_id",
-)
+# The API's Group fields, plus internal run bookkeeping: where a voice agent's trimmed context starts.
+GROUP_FIELDS = (*Group.model_fields, "context_after_message_id")
 
 
 @dataclass
