@@ -9,42 +9,25 @@ signature changes.
 
 from __future__ import annotations
 
-import inspect
 import io
 import json
 import os
 import zipfile
 from typing import Any
 
+from . import moto_patches
 from .handlers import LocalContext, load_handler
 from .template import ROOT, functions, handler_of, load_template
 
-EXPECTED_INVOKE_PARAMS = ["self", "function_name", "qualifier", "body", "headers", "response_headers"]
 ACCOUNT = "123456789012"
 REGION = "us-east-1"
 _task_handlers: dict[str, Any] = {}
 
 
-def _invoke(self: Any, function_name: str, qualifier: Any, body: Any, headers: Any, response_headers: Any) -> bytes:
-    name = function_name.split(":")[-1]
+def _dispatch(name: str, payload: dict[str, Any]) -> Any:
     code_dir, handler_name = _task_handlers[name]
     handler = load_handler(name, code_dir, handler_name)  # imported on first use, like a cold start
-    payload = json.loads(body or "{}")
-    try:
-        result = handler(payload, LocalContext(name, "local"))
-        return json.dumps(result).encode()
-    except Exception as exc:  # noqa: BLE001 - reported exactly as Lambda reports an unhandled error
-        response_headers["x-amz-function-error"] = "Unhandled"
-        return json.dumps({"errorType": type(exc).__name__, "errorMessage": str(exc)}).encode()
-
-
-def patch_moto_lambda() -> None:
-    import moto.awslambda_simple.models as simple
-
-    params = list(inspect.signature(simple.LambdaSimpleBackend.invoke).parameters)
-    if params != EXPECTED_INVOKE_PARAMS:
-        raise RuntimeError(f"moto's LambdaSimpleBackend.invoke changed: {params}; update lettagroups_local.workflows")
-    simple.LambdaSimpleBackend.invoke = _invoke  # type: ignore[method-assign]
+    return handler(payload, LocalContext(name, "local"))
 
 
 def enable_execution(endpoint_url: str) -> None:
@@ -83,7 +66,7 @@ def deploy(endpoint_url: str) -> dict[str, str]:
     """
     import boto3
 
-    patch_moto_lambda()
+    moto_patches.in_process_lambda(_dispatch)
     enable_execution(endpoint_url)
     kwargs = {"endpoint_url": endpoint_url, "region_name": REGION}
     iam = boto3.client("iam", **kwargs)
@@ -127,4 +110,4 @@ def _resolve(value: Any, fn_arns: dict[str, str]) -> str:
 def configure(arns: dict[str, str]) -> None:
     if "GroupRunStateMachine" in arns:
         os.environ["STATE_MACHINE_ARN"] = arns["GroupRunStateMachine"]
-    os.environ["STEPFUNCTIONS_ENDPOINT_URL"] = os.environ.get("DYNAMODB_ENDPOINT_URL", "")
+    os.environ.pop("STEPFUNCTIONS_ENDPOINT_URL", None)  # in-process, like the table (emulation.configure_environment)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import inspect
 import json
 import shutil
 import subprocess
@@ -21,14 +20,32 @@ def test_moto_is_the_pinned_version():
     assert f"=={version('moto')}" in pinned
 
 
+def test_every_moto_internal_we_patch_still_exists():
+    # Given the moto internals the local emulation changes (lettagroups_local/moto_patches.py)
+    import importlib
+
+    from lettagroups_local.moto_patches import PATCH_TARGETS
+
+    for module_name, attribute in PATCH_TARGETS:
+        # Then each one is still there to patch
+        target = importlib.import_module(module_name)
+        for part in attribute.split("."):
+            target = getattr(target, part)
+
+
 def test_simple_lambda_backend_invoke_has_the_signature_we_patch():
-    # Given moto's simple Lambda backend
+    # Given moto's simple Lambda backend, as moto ships it (read from its source, since the emulation replaced it)
+    import ast
+
     import moto.awslambda_simple.models as simple
 
-    from lettagroups_local.workflows import EXPECTED_INVOKE_PARAMS
+    from lettagroups_local.moto_patches import EXPECTED_INVOKE_PARAMS
 
+    tree = ast.parse(Path(simple.__file__).read_text())
+    backend = next(n for n in tree.body if isinstance(n, ast.ClassDef) and n.name == "LambdaSimpleBackend")
+    invoke = next(n for n in backend.body if isinstance(n, ast.FunctionDef) and n.name == "invoke")
     # Then its invoke method still takes the parameters our in-process dispatcher expects
-    assert list(inspect.signature(simple.LambdaSimpleBackend.invoke).parameters) == EXPECTED_INVOKE_PARAMS
+    assert [a.arg for a in invoke.args.args] == EXPECTED_INVOKE_PARAMS
 
 
 @pytest.mark.skipif(
