@@ -65,13 +65,12 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def start_ours(call_log: Path) -> tuple[subprocess.Popen[bytes], str]:
+def start_ours(call_log: Path, log: Path) -> tuple[subprocess.Popen[bytes], str]:
     port = free_port()
     env = {**os.environ, "PORT": str(port), "LETTA_LOCAL_CALL_LOG": str(call_log)}
     env["LETTA_MODEL_MODE"] = "configured"  # every agent uses the model it names
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "lettagroups_local"], cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-    )
+    out = open(log, "wb")  # noqa: SIM115 - open for the server's whole life
+    proc = subprocess.Popen([sys.executable, "-m", "lettagroups_local"], cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
     deadline = time.time() + 90
     while time.time() < deadline:
@@ -167,8 +166,10 @@ def main() -> int:
     args = parser.parse_args()
 
     model = FakeModel().start()
-    call_log = Path(tempfile.mkdtemp()) / "aws-calls.jsonl"
-    proc, ours_url = start_ours(call_log)
+    scratch = Path(tempfile.mkdtemp(prefix="bench-run-"))
+    call_log = scratch / "aws-calls.jsonl"
+    proc, ours_url = start_ours(call_log, scratch / "server.log")
+    print(f"our server's log: {scratch / 'server.log'}", file=sys.stderr)
     try:
         targets = [Target("ours", ours_url, model.url)]
         if args.peer:

@@ -112,7 +112,7 @@ async def send_group_message_stream(request: Request) -> Response:
         return bad.response
     except Exception as exc:  # noqa: BLE001 - mapped to the contract's JSON errors, before any SSE
         return _error(exc)
-    return _stream(actor.organization_id, run["id"], 0, request)
+    return _stream(actor.organization_id, run.run_id, 0, request)
 
 
 def _non_negative(value: Any, loc: list[str]) -> int:
@@ -160,7 +160,7 @@ async def stream_run(request: Request) -> Response:
         run = await asyncio.to_thread(runs.load_run, actor, request.path_params["run_id"])
     except Exception as exc:  # noqa: BLE001
         return _error(exc)
-    return _stream(actor.organization_id, run["id"], starting_after, request)
+    return _stream(actor.organization_id, run.id, starting_after, request)
 
 
 app = Starlette(

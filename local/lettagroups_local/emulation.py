@@ -71,7 +71,11 @@ def create_table(endpoint_url: str, table_name: str) -> None:
 
 
 def _server(port: int) -> Any:
+    import logging
+
     from moto.moto_server.threaded_moto_server import ThreadedMotoServer
+
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)  # one access line per AWS call otherwise
 
     return ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
 
@@ -82,6 +86,7 @@ def _patch_moto() -> None:
     moto_patches.serialise_dynamodb()
     moto_patches.journal_transactions()
     moto_patches.fast_dynamodb_results()
+    moto_patches.fast_table_queries()
     moto_patches.cache_state_machine_programs()
     moto_patches.cache_task_clients()
     moto_patches.sync_executions()

@@ -37,6 +37,9 @@ PATCH_TARGETS = [
     ("moto.stepfunctions.urls", "url_bases"),
     ("moto.backend_index", "backend_url_patterns"),
     ("moto.core.responses", "BaseResponse.call_action"),
+    ("moto.dynamodb.models.table", "Table.query"),
+    ("moto.dynamodb.models.table", "Table._get_last_evaluated_key"),
+    ("moto.dynamodb.models.table", "RESULT_SIZE_LIMIT"),
 ]
 
 
@@ -132,6 +135,98 @@ def fast_dynamodb_results() -> None:
         return 200, {"Content-Type": "application/x-amz-json-1.0"}, body
 
     DynamoResult.execute_result = execute_result  # type: ignore[method-assign]
+
+
+def fast_table_queries() -> None:
+    """Query on the table itself reads only the queried partition, as DynamoDB does.
+
+    moto 5.2.5 walks every item of the table for each Query, compares range keys through its generic type machinery,
+    sizes every candidate and deep-copies the page, so a query's cost grows with the whole table. Here the partition
+    is taken by its key, ordered and compared on the plain string sort keys, and the page is returned as moto would
+    (limit, 1 MB page, LastEvaluatedKey, filter and projection after the limit). Index queries, legacy
+    `QueryFilter`s and non-string sort keys keep moto's own path.
+    """
+    if not _once("fast_table_queries"):
+        return
+    from moto.dynamodb.comparisons import get_comparison_func
+    from moto.dynamodb.models.table import RESULT_SIZE_LIMIT, Table
+
+    original = Table.query
+
+    def query(
+        self: Any,
+        hash_key: Any,
+        range_comparison: Any,
+        range_objs: Any,
+        limit: Any,
+        exclusive_start_key: Any,
+        scan_index_forward: Any,
+        projection_expressions: Any,
+        index_name: Any = None,
+        consistent_read: bool = False,
+        filter_expression: Any = None,
+        **rest: Any,
+    ) -> Any:  # noqa: E501
+        filter_kwargs = {k: v for k, v in rest.items() if k not in ("hash_key_conditions", "range_key_conditions")}
+        partition = self.items.get(hash_key) if hash_key is not None and self.range_key_attr else None
+        if index_name or filter_kwargs or not isinstance(partition, dict):
+            return original(
+                self,
+                hash_key,
+                range_comparison,
+                range_objs,
+                limit,
+                exclusive_start_key,
+                scan_index_forward,
+                projection_expressions,
+                index_name,
+                consistent_read,
+                filter_expression,
+                **rest,
+            )  # noqa: E501
+        keyed = [(item.range_key.value, item) for item in partition.values()]
+        if any(not isinstance(k, str) for k, _ in keyed):
+            return original(
+                self,
+                hash_key,
+                range_comparison,
+                range_objs,
+                limit,
+                exclusive_start_key,
+                scan_index_forward,
+                projection_expressions,
+                index_name,
+                consistent_read,
+                filter_expression,
+                **rest,
+            )  # noqa: E501
+        keyed.sort(key=lambda pair: pair[0], reverse=scan_index_forward is False)
+        if range_comparison:
+            compare = get_comparison_func(range_comparison)
+            bounds = [obj.cast_value for obj in range_objs]
+            keyed = [(k, item) for k, item in keyed if compare(k, *bounds)]
+        if exclusive_start_key is not None:
+            raw = exclusive_start_key[self.range_key_attr]
+            start = next(iter(raw.values())) if isinstance(raw, dict) else raw.cast_value
+            keyed = [(k, item) for k, item in keyed if (k > start if scan_index_forward is not False else k < start)]
+        results: list[Any] = []
+        size = 0
+        last_evaluated_key = None
+        for _, item in keyed:
+            item_size = item.size()
+            if len(results) == limit or size + item_size > RESULT_SIZE_LIMIT:
+                last_evaluated_key = self._get_last_evaluated_key(results[-1], None)
+                break
+            results.append(item)
+            size += item_size
+        scanned_count = len(results)
+        if filter_expression is not None:
+            results = [item for item in results if filter_expression.expr(item)]
+        if projection_expressions:
+            results = [item.project(projection_expressions) for item in results]
+        return results, scanned_count, last_evaluated_key
+
+    Table.query = query  # type: ignore[method-assign, assignment]
 
 
 def cache_state_machine_programs() -> None:

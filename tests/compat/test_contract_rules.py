@@ -11,6 +11,7 @@ keys (§3.3/§2.5), and the run-messages filters (§12a).
 from __future__ import annotations
 
 import json
+import re
 import threading
 import time
 import uuid
@@ -364,7 +365,7 @@ def test_second_send_while_running_is_409_on_every_route(letta: Letta, made: Tra
 # 9. §2.3 / §4.7: in-run failure on the sync send
 
 
-def test_non_retryable_model_failure_is_bare_500_and_keeps_completed_steps(letta: Letta, made: Tracker):
+def test_non_retryable_model_failure_is_a_500_naming_the_run_and_keeps_completed_steps(letta: Letta, made: Tracker):
     # Given a round robin group whose second speaker's model refuses every call (400, not retryable)
     (good,) = _agents(made, ["fred"])
     (bad,) = _agents(made, ["broken"], llm_config=_offline("fail=bad_request"))
@@ -373,8 +374,10 @@ def test_non_retryable_model_failure_is_bare_500_and_keeps_completed_steps(letta
     # When the user sends a message
     body = _api_error(lambda: letta.groups.messages.create(group.id, messages=_say("boom")), 500)
 
-    # Then the answer is the bare internal error, with no partial response
-    assert body == INTERNAL_ERROR
+    # Then the answer names the failed run and the model's error, with no partial response
+    assert re.fullmatch(r"Run run-[0-9a-f-]{36} failed: offline model failed: .*injected bad_request fault.*", body["detail"]), (
+        body
+    )
     # And the transcript keeps the input and the first speaker's completed step, nothing from the failed one
     listed = letta.groups.messages.list(group.id, limit=50)
     assert [(m.message_type, m.name) for m in listed] == [

@@ -24,6 +24,8 @@ from lettagroups.models.agents import CreateAgent
 from lettagroups.models.blocks import CreateBlock
 from lettagroups.models.groups import GroupCreate
 from lettagroups.models.identity import Actor
+from lettagroups.orchestration.failure import RunFailure
+from lettagroups.orchestration.state import RunState
 from lettagroups_local.handlers import LocalContext, load_handler
 from lettagroups_local.template import ROOT, functions, http_routes
 
@@ -72,7 +74,7 @@ def run_event(name: str, run_id: str) -> dict[str, Any]:
 
 def group_run_ids(actor: Actor, group_id: str) -> list[str]:
     """The group's send runs, oldest first."""
-    return [r["id"] for r in runs_dal.list_conversation_runs(actor.organization_id, group_id) if r.get("kind") == "group"]
+    return [r.id for r in runs_dal.list_conversation_runs(actor.organization_id, group_id) if r.kind == "group"]
 
 
 def send(actor: Actor, group_id: str) -> tuple[dict[str, Any], str]:
@@ -460,17 +462,17 @@ def test_group_run_task_event_is_what_the_state_machine_sends_first():
     # Given the group-run-task event and the state machine definition
     event = load_event("group-run-task")
     definition = json.loads((ROOT / "statemachines" / "group-run.asl.json").read_text())
-    # Then the event is the Prepare state's task input: its action and the run state a send starts with
-    prepare = definition["States"]["Prepare"]["Parameters"]
-    assert event["action"] == prepare["action"] == "prepare"
-    assert {k.removesuffix(".$") for k in prepare} == set(event)
-    assert set(event["run"]) == {"kind", "org_id", "user_id", "group_id", "run_id"}
-    assert event["run"]["kind"] == "group"
-    assert (event["run"]["group_id"], event["run"]["run_id"]) == (GROUP_PH, RUN_PH)
+    # Then the event is the Turn state's task input: its action, the run state a send starts with, the start time
+    turn = definition["States"]["Turn"]["Parameters"]
+    assert event["action"] == turn["action"] == "turn"
+    assert {k.removesuffix(".$") for k in turn} == set(event)
+    state = RunState.model_validate(event["run"])
+    assert (state.kind, state.turn, state.next, state.seq) == ("group", 0, "turn", 0)
+    assert (state.group_id, state.run_id) == (GROUP_PH, RUN_PH)
 
 
-def test_group_run_task_with_an_unknown_group_raises(actor: Actor):
-    # Given the group-run-task event in a fresh organization, where the placeholder group does not exist
+def test_group_run_task_with_an_unknown_agent_raises_a_final_404(actor: Actor):
+    # Given the group-run-task event in a fresh organization, where the placeholder agents do not exist
     event = substitute(load_event("group-run-task"), {DEFAULT_ORG: actor.organization_id, DEFAULT_USER: actor.user_id})
     assert event["run"]["org_id"] == actor.organization_id
     # When the task handler is invoked with it
@@ -478,6 +480,8 @@ def test_group_run_task_with_an_unknown_group_raises(actor: Actor):
         task_handler()(event, LocalContext("GroupRunTaskFunction", "local"))
     # Then it raises the error the state machine catches as a final failure (not a retry), carrying a 404
     assert type(raised.value).__name__ == "StepFailedError"
-    assert json.loads(str(raised.value)) == {"status": 404, "detail": f"Group not found with id={GROUP_PH}"}
+    failure = RunFailure.decode(str(raised.value))
+    assert failure is not None and (failure.status, failure.kind) == (404, "not_found")
+    assert failure.detail == f"Agent not found with id={event['run']['agent_ids'][0]}"
     # And no run record was touched
     assert runs_dal.get_run(actor.organization_id, RUN_PH) is None

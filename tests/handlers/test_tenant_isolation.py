@@ -34,6 +34,7 @@ from lettagroups.models.agents import CreateAgent
 from lettagroups.models.blocks import CreateBlock
 from lettagroups.models.groups import GroupCreate
 from lettagroups.models.identity import Actor
+from lettagroups.models.records import RunRecord
 from lettagroups.models.stored import StoredMessage
 from lettagroups_local.gateway import build_event
 from lettagroups_local.handlers import LocalContext, load_handler
@@ -92,25 +93,24 @@ def make_world(label: str) -> World:
         run_id=run_id,
     )
     messages_dal.put_messages(org_id, group, [message])
-    runs_dal.create_run(
+    runs_dal.create_run_once(
         org_id,
-        {
-            "id": run_id,
-            "status": "completed",
-            "kind": "group",
-            "job_type": "run",
-            "created_at": now.isoformat(),
-            "updated_at": now.isoformat(),
-            "completed_at": now.isoformat(),
-            "created_by_id": user_id,
-            "last_updated_by_id": user_id,
-            "conversation_id": group,
-            "group_id": group,
-            "input_message_ids": [message.id],
-            "response_message_ids": [message.id],
-            "usage": {"completion_tokens": 7, "prompt_tokens": 11, "total_tokens": 18, "step_count": 1},
-            "metadata": {"group_id": group},
-        },
+        RunRecord(
+            id=run_id,
+            status="completed",
+            kind="group",
+            created_at=now.isoformat(),
+            updated_at=now.isoformat(),
+            completed_at=now.isoformat(),
+            created_by_id=user_id,
+            last_updated_by_id=user_id,
+            conversation_id=group,
+            group_id=group,
+            input_message_ids=[message.id],
+            response_message_ids=[message.id],
+            usage={"completion_tokens": 7, "prompt_tokens": 11, "total_tokens": 18, "step_count": 1},
+            metadata={"group_id": group},
+        ),
     )
     return World(actor, secret, group, agent, agent2, block, message.id, run_id)
 

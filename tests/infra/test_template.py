@@ -349,10 +349,16 @@ def test_operation_gets_the_least_table_access_it_needs(operation: str):
     else:
         assert granted == {"DynamoDBCrudPolicy"}
     assert len(templates) == len(granted), templates
-    # And only the sends get a hand-written statement: starting and describing executions of the group-run machine
+    # And only the sends get a hand-written statement: starting executions of the group-run machine (and, for the
+    # synchronous send, running one to its end)
     if operation in SEND_OPERATIONS:
         actions = sorted(a for statement in statements for a in statement["Action"])
-        assert actions == ["states:DescribeExecution", "states:StartExecution"], statements
+        expected = (
+            ["states:StartExecution", "states:StartSyncExecution"]
+            if operation == "send_group_message"
+            else ["states:StartExecution"]
+        )
+        assert actions == expected, statements
         for statement in statements:
             assert statement["Effect"] == "Allow"
             assert "-group-run" in statement["Resource"]["Fn::Sub"], statement

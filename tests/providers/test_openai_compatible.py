@@ -171,11 +171,11 @@ def test_an_unreachable_endpoint_is_a_retryable_server_error():
 def test_an_agent_step_through_the_openai_provider(fake_openai, actor, monkeypatch):
     # Given an agent configured for an OpenAI-compatible endpoint (inner thoughts travel as an argument)
     from lettagroups.agent.inputs import build_input_message
-    from lettagroups.agent.step import run_step
+    from lettagroups.agent.step import StepRequest, run_and_commit
     from lettagroups.ids import new_id
     from lettagroups.logic.agents import create_agent
-    from lettagroups.logic.presentation import to_letta_messages
     from lettagroups.models.agents import CreateAgent, LLMConfig
+    from lettagroups.models.presentation import to_letta_messages
 
     monkeypatch.delenv("LETTA_MODEL_MODE", raising=False)
     llm = LLMConfig(model="gpt-test", model_endpoint_type="openai", model_endpoint=fake_openai.url, context_window=8000)
@@ -186,7 +186,15 @@ def test_an_agent_step_through_the_openai_provider(fake_openai, actor, monkeypat
     group = new_id("group")
     inputs = [build_input_message(actor.organization_id, group, role="user", text="hello", group_id=group)]
     # When it steps
-    result = run_step(actor.organization_id, agent.id, group, group, new_id("run"), inputs)
+    request = StepRequest(
+        org_id=actor.organization_id,
+        agent_id=agent.id,
+        conversation_id=group,
+        group_id=group,
+        run_id=new_id("run"),
+        inputs=inputs,
+    )
+    result = run_and_commit(request)
     # Then the model was offered tools whose first required argument is inner_thoughts
     tool = fake_openai.requests[0]["body"]["tools"][0]["function"]
     assert tool["parameters"]["required"][0] == "inner_thoughts"

@@ -1,5 +1,5 @@
-"""Unit tests for the token-delta batcher (orchestration/agent_steps._DeltaBatcher): small ordered writes to the
-run's event log, a timer so a quiet model does not hold deltas back, and the trace used by scripts/bench_stream.py."""
+"""Unit tests for the token-delta batcher (streaming/batcher.py): small ordered writes to the run's event log, a
+timer so a quiet model does not hold deltas back, and the trace used by scripts/bench_stream.py."""
 
 from __future__ import annotations
 
@@ -7,76 +7,88 @@ import logging
 import threading
 import time
 import uuid
+from dataclasses import dataclass
 from typing import Any
 
 import pytest
 
 from lettagroups.dal import events as events_dal
-from lettagroups.dal import runs as runs_dal
-from lettagroups.orchestration import agent_steps
-from lettagroups.orchestration.context import RunContext
+from lettagroups.streaming import batcher as batcher_module
+from lettagroups.streaming.batcher import DeltaBatcher
+
+
+@dataclass
+class Ctx:
+    org_id: str
+    run_id: str
 
 
 @pytest.fixture
-def ctx(actor: Any) -> RunContext:
-    run_id = f"run-{uuid.uuid4()}"
-    runs_dal.create_run(actor.organization_id, {"id": run_id, "status": "running", "kind": "group"})
-    return RunContext(org_id=actor.organization_id, user_id=actor.user_id, group_id="group-x", run_id=run_id)
+def ctx(actor: Any) -> Ctx:
+    return Ctx(org_id=actor.organization_id, run_id=f"run-{uuid.uuid4()}")
+
+
+def _batcher(ctx: Ctx) -> DeltaBatcher:
+    return DeltaBatcher(ctx.org_id, ctx.run_id, after_seq=0)
 
 
 def _event(i: int) -> dict[str, Any]:
     return {"id": "message-1", "message_type": "reasoning_message", "reasoning": f"r{i}"}
 
 
-def _logged(ctx: RunContext) -> list[str]:
+def _logged(ctx: Ctx) -> list[str]:
     return [data for _, data in events_dal.read(ctx.org_id, ctx.run_id, 0)]
 
 
 def test_first_delta_is_written_at_once_and_later_ones_within_the_batch_interval(
-    ctx: RunContext, monkeypatch: pytest.MonkeyPatch
+    ctx: Ctx, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # Given a batcher (a 0.5 s interval, so a slow machine does not flush early), When a model produces a delta,
     # then three more quickly, then goes quiet
-    monkeypatch.setattr(agent_steps, "DELTA_BATCH_SECONDS", 0.5)
-    batcher = agent_steps._DeltaBatcher(ctx)
+    monkeypatch.setattr(batcher_module, "BATCH_SECONDS", 0.5)
+    batcher = _batcher(ctx)
     batcher(_event(0))
     # Then the first delta is in the log at once (time to first token does not wait for a batch)
     assert len(_logged(ctx)) == 1
     for i in range(1, 4):
         batcher(_event(i))
     assert len(_logged(ctx)) == 1  # batched...
-    time.sleep(agent_steps.DELTA_BATCH_SECONDS + 0.2)
+    time.sleep(batcher_module.BATCH_SECONDS + 0.2)
     # ...and written by the timer although no further delta came, in order
     assert [f'{{"id":"message-1","message_type":"reasoning_message","reasoning":"r{i}"}}' for i in range(4)] == _logged(ctx)
     batcher.close()
 
 
-def test_a_full_batch_is_written_without_waiting(ctx: RunContext, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(agent_steps, "DELTA_BATCH_SECONDS", 60.0)
-    batcher = agent_steps._DeltaBatcher(ctx)
+def test_a_full_batch_is_written_without_waiting(ctx: Ctx, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(batcher_module, "BATCH_SECONDS", 60.0)
+    batcher = _batcher(ctx)
     batcher(_event(0))  # written at once (first delta)
     # When a whole batch accumulates, Then it is written at once, not after the interval
-    for i in range(1, agent_steps.DELTA_BATCH_EVENTS + 1):
+    for i in range(1, batcher_module.BATCH_EVENTS + 1):
         batcher(_event(i))
-    assert len(_logged(ctx)) == agent_steps.DELTA_BATCH_EVENTS + 1
+    assert len(_logged(ctx)) == batcher_module.BATCH_EVENTS + 1
     batcher.close()
 
 
-def test_final_flush_marks_the_step_streamed(ctx: RunContext) -> None:
-    # Given deltas pending at the end of a step, When the step's final flush carries its key
-    batcher = agent_steps._DeltaBatcher(ctx)
-    batcher(_event(0))
-    batcher(_event(1))
-    batcher.flush(once_key="step:t000")
-    # Then everything is written and a replayed step cannot stream the same step again
-    assert len(_logged(ctx)) == 2
-    assert events_dal.append(ctx.org_id, ctx.run_id, ["again"], once_key="step:t000") == []
+def test_drain_hands_what_is_pending_to_the_steps_transaction(ctx: Ctx, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Given a batcher that has written the first delta and holds two more
+    monkeypatch.setattr(batcher_module, "BATCH_SECONDS", 60.0)
+    batcher = _batcher(ctx)
+    for i in range(3):
+        batcher(_event(i))
+    # When the step ends
+    pending = batcher.drain()
+    # Then the pending frames come back (for the step's own write) and the batcher writes nothing more
+    assert len(pending) == 2 and len(_logged(ctx)) == 1 and batcher.seq == 1
+    batcher(_event(3))
+    batcher.flush()
+    assert len(_logged(ctx)) == 1
 
 
-def test_concurrent_deltas_and_timer_keep_their_order(ctx: RunContext, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_concurrent_deltas_and_timer_keep_their_order(ctx: Ctx, monkeypatch: pytest.MonkeyPatch) -> None:
     # Given a short interval, so the timer and the producing thread both write often
-    monkeypatch.setattr(agent_steps, "DELTA_BATCH_SECONDS", 0.01)
-    batcher = agent_steps._DeltaBatcher(ctx)
+    monkeypatch.setattr(batcher_module, "BATCH_SECONDS", 0.01)
+    batcher = _batcher(ctx)
     # When 200 deltas are produced with tiny pauses
     for i in range(200):
         batcher(_event(i))
@@ -89,7 +101,7 @@ def test_concurrent_deltas_and_timer_keep_their_order(ctx: RunContext, monkeypat
     assert not [t for t in threading.enumerate() if isinstance(t, threading.Timer) and t.is_alive()]
 
 
-def test_trace_logs_each_written_frame_with_its_times(ctx: RunContext) -> None:
+def test_trace_logs_each_written_frame_with_its_times(ctx: Ctx) -> None:
     # Given the trace logger at DEBUG (what scripts/bench_stream.py does)
     records: list[logging.LogRecord] = []
 
@@ -103,7 +115,7 @@ def test_trace_logs_each_written_frame_with_its_times(ctx: RunContext) -> None:
     trace.setLevel(logging.DEBUG)
     try:
         before = time.time()
-        batcher = agent_steps._DeltaBatcher(ctx)
+        batcher = _batcher(ctx)
         batcher(_event(0))
         batcher(_event(1))
         batcher.flush()

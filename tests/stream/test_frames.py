@@ -20,6 +20,7 @@ from lettagroups.models.messages import (
     ToolCallDelta,
     ToolCallMessage,
 )
+from lettagroups.models.records import RunRecord
 from lettagroups.streaming import frames
 
 WHEN = datetime(2025, 5, 5, 18, 0, 1, 123456)  # naive: rendered as UTC, to the second
@@ -105,21 +106,21 @@ def test_sse_framing() -> None:
 
 @pytest.fixture
 def run_id(actor) -> str:
-    run = {"id": f"run-{uuid.uuid4()}", "status": "running", "kind": "group", "created_at": "2026-01-01T00:00:00+00:00"}
-    runs_dal.create_run(actor.organization_id, run)
-    return str(run["id"])
+    run = RunRecord(id=f"run-{uuid.uuid4()}", status="running", created_at="2026-01-01T00:00:00+00:00", conversation_id="group-x")
+    assert runs_dal.create_run_once(actor.organization_id, run)
+    return run.id
 
 
 def test_appends_are_numbered_without_gaps_even_when_concurrent(actor, run_id: str) -> None:
-    # Given eight writers appending three frames each at the same time
+    # Given eight writers appending three frames each at the same time, each believing the log is empty
     org = actor.organization_id
-    results: list[list[int]] = []
+    results: list[int] = []
     lock = threading.Lock()
 
     def write(i: int) -> None:
-        seqs = events_dal.append(org, run_id, [f"w{i}-{j}" for j in range(3)])
+        last = events_dal.append(org, run_id, [f"w{i}-{j}" for j in range(3)], after_seq=0)
         with lock:
-            results.append(seqs)
+            results.append(last)
 
     threads = [threading.Thread(target=write, args=(i,)) for i in range(8)]
     for t in threads:
@@ -127,36 +128,40 @@ def test_appends_are_numbered_without_gaps_even_when_concurrent(actor, run_id: s
     for t in threads:
         t.join()
     # Then every frame has its own number, 1..24, each writer's three frames consecutive and in order
-    assert sorted(s for seqs in results for s in seqs) == list(range(1, 25))
-    assert all(seqs == list(range(seqs[0], seqs[0] + 3)) for seqs in results)
+    assert sorted(results) == [3 * (i + 1) for i in range(8)]
     frames_read = events_dal.read(org, run_id, 0)
     assert [s for s, _ in frames_read] == list(range(1, 25))
-    for seqs in results:
-        writer = frames_read[seqs[0] - 1][1].split("-")[0]
-        assert [d for s, d in frames_read if s in seqs] == [f"{writer}-{j}" for j in range(3)]
-    # and reading after a sequence number returns only what follows it
+    for last in results:
+        block = [d for s, d in frames_read if last - 3 < s <= last]
+        writer = block[0].split("-")[0]
+        assert block == [f"{writer}-{j}" for j in range(3)]
+    # and reading after a sequence number returns only what follows it, wherever its item starts
     assert [s for s, _ in events_dal.read(org, run_id, 20)] == [21, 22, 23, 24]
+    assert events_dal.last_seq(org, run_id) == 24
 
 
-def test_once_key_appends_at_most_once(actor, run_id: str) -> None:
+def test_a_transaction_writing_at_a_taken_sequence_number_writes_nothing(actor, run_id: str) -> None:
+    # Given a log holding frames 1-2
     org = actor.organization_id
-    # Given a step's frames appended under its key, When the same append is retried
-    assert events_dal.append(org, run_id, ["a", "b"], once_key="step:1") == [1, 2]
-    assert events_dal.append(org, run_id, ["a", "b"], once_key="step:1") == []
-    # Then nothing is written twice; a key can also be marked done with no frames, which blocks later appends
-    assert events_dal.append(org, run_id, [], once_key="step:2") == []
-    assert events_dal.append(org, run_id, ["c"], once_key="step:2") == []
-    assert events_dal.append(org, run_id, ["d"]) == [3]
-    assert [d for _, d in events_dal.read(org, run_id, 0)] == ["a", "b", "d"]
+    assert events_dal.append(org, run_id, ["a", "b"]) == 2
+    # When a transaction (say, a retried step whose state still says the log ends at 0) puts its frames at 1
+    from lettagroups.dal.items import ConditionFailed, transact
+
+    with pytest.raises(ConditionFailed):
+        transact(events_dal.put_actions(org, run_id, 0, ["stale"]))
+    # Then nothing of it is written, and a write after the real end goes on from 3
+    assert events_dal.put_actions(org, run_id, 2, ["c"])[0]["Put"]["Item"]["seq"] == {"N": "3"}
+    transact(events_dal.put_actions(org, run_id, 2, ["c"]))
+    assert [d for _, d in events_dal.read(org, run_id, 0)] == ["a", "b", "c"]
 
 
 def test_large_appends_are_split_but_stay_in_order(actor, run_id: str) -> None:
-    # Given more frames than one transaction holds
+    # Given more frames than one item holds
     org = actor.organization_id
-    data = [f"f{i}" for i in range(events_dal.MAX_FRAMES_PER_WRITE * 2 + 5)]
-    # When appended at once (twice, under one key)
-    seqs = events_dal.append(org, run_id, data, once_key="big")
-    again = events_dal.append(org, run_id, data, once_key="big")
-    # Then they are numbered in order, exactly once
-    assert seqs == list(range(1, len(data) + 1)) and again == []
+    data = [f"f{i}" for i in range(events_dal.MAX_FRAMES_PER_ITEM * 3 + 5)]
+    # When appended at once
+    last = events_dal.append(org, run_id, data)
+    # Then they are numbered in order, and read back whole from any point
+    assert last == len(data)
     assert [d for _, d in events_dal.read(org, run_id, 0, limit=1000)] == data
+    assert [s for s, _ in events_dal.read(org, run_id, 77, limit=1000)] == list(range(78, len(data) + 1))

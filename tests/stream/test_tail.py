@@ -13,6 +13,7 @@ import pytest
 
 from lettagroups.dal import events as events_dal
 from lettagroups.dal import runs as runs_dal
+from lettagroups.models.records import RunFailureRecord, RunRecord
 from lettagroups.streaming import tail as tail_module
 from lettagroups.streaming.frames import DONE, KEEPALIVE, sse
 
@@ -22,9 +23,16 @@ OPEN = tail_module.OPEN
 
 
 def _run(actor: Any, status: str = "running", kind: str = "group", **fields: Any) -> str:
-    run = {"id": f"run-{uuid.uuid4()}", "status": status, "kind": kind, "created_at": "2026-01-01T00:00:00+00:00", **fields}
-    runs_dal.create_run(actor.organization_id, run)
-    return str(run["id"])
+    run = RunRecord(
+        id=f"run-{uuid.uuid4()}",
+        status=status,
+        kind=kind,
+        created_at="2026-01-01T00:00:00+00:00",
+        conversation_id="group-x",
+        **fields,
+    )  # type: ignore[arg-type]
+    assert runs_dal.create_run_once(actor.organization_id, run)
+    return run.id
 
 
 def _collect(org: str, run_id: str, starting_after: int = 0, timeout: float = 10.0, **kwargs: Any) -> list[bytes]:
@@ -118,7 +126,7 @@ def test_a_completed_run_without_its_last_frames_is_closed_with_its_usage(actor:
 
 def test_a_failed_orphan_run_is_closed_with_the_generic_error(actor: Any, fast: None) -> None:
     # Given a failed run whose error/[DONE] frames never arrive
-    org, run_id = actor.organization_id, _run(actor, status="failed", error="boom")
+    org, run_id = actor.organization_id, _run(actor, status="failed", failure=RunFailureRecord(detail="boom"))
     # Then the stream ends with the generic error and [DONE]
     assert _collect(org, run_id)[-2:] == [b'data: {"error":"Stream failed (internal error occurred)"}\n\n', b"data: [DONE]\n\n"]
 

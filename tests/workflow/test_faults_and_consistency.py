@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import threading
 import time
+from datetime import UTC, datetime
 
 import pytest
 
@@ -22,7 +23,8 @@ from lettagroups.models.blocks import CreateBlock
 from lettagroups.models.identity import Actor
 from lettagroups.models.messages import LettaAsyncRequest
 from lettagroups.orchestration import tasks
-from lettagroups.orchestration.context import StepFailedError
+from lettagroups.orchestration.failure import StepFailedError
+from lettagroups.orchestration.state import RunState
 
 from workflow_builders import (
     NAMES,
@@ -47,8 +49,10 @@ def test_a_model_failure_on_turn_two_fails_the_send_and_keeps_turn_one(run_env: 
     # When the user sends a message
     with pytest.raises(DomainError) as failure:
         send(actor, group_id, "hello both")
-    # Then the send ends with the generic 500 error
-    assert failure.value.status_code == 500 and failure.value.detail == "An internal server error occurred"
+    # Then the send ends with a 500 that names the run and the model's error
+    (run,) = group_runs(actor, group_id)
+    assert failure.value.status_code == 500
+    assert failure.value.detail.startswith(f"Run {run.id} failed: ") and "injected bad_request fault" in failure.value.detail
     # And the transcript holds exactly the input and fred's turn
     listed = transcript(actor, group_id)
     assert [(m.message_type, m.name) for m in listed] == [
@@ -59,10 +63,10 @@ def test_a_model_failure_on_turn_two_fails_the_send_and_keeps_turn_one(run_env: 
     assert all(m.agent_id in (None, fred) for m in messages_dal.list_messages(actor.organization_id, group_id))
     # And the run is failed with the model's error and an error stop reason
     (run,) = group_runs(actor, group_id)
-    assert run["status"] == "failed" and "injected bad_request fault" in run["error"]
-    assert run["metadata"]["stop_reason"] == "error"
+    assert run.status == "failed" and run.failure is not None and "injected bad_request fault" in run.failure.detail
+    assert (run.failure.kind, run.stop_reason, run.metadata["stop_reason"]) == ("model", "error", "error")
     # And its event log ends with the generic error frame and [DONE]
-    assert [frame for _, frame in events_dal.read(actor.organization_id, run["id"], 0)][-2:] == [
+    assert [frame for _, frame in events_dal.read(actor.organization_id, run.id, 0)][-2:] == [
         '{"error":"Stream failed (internal error occurred)"}',
         "[DONE]",
     ]
@@ -90,68 +94,71 @@ def test_a_throttled_model_call_is_retried_without_duplicate_messages(run_env: A
     assert len(stored) == len({m.id for m in stored}) == 9
 
 
+def _turn(state: dict) -> dict:
+    """One turn task, as the state machine runs it."""
+    return tasks.dispatch({"action": "turn", "run": state, "started_at": datetime.now(UTC).isoformat()})
+
+
 def test_re_running_a_task_writes_nothing_new(run_env: Actor):
-    # Given a completed round robin run
+    # Given a run begun on a two-agent round robin, whose turns the test runs by hand as the state machine would
     actor = run_env
     agents = [make_agent(actor, n) for n in NAMES[:2]]
     group_id = make_group(actor, agents)
-    response = send(actor, group_id, "hello")
-    (run,) = group_runs(actor, group_id)
     org = actor.organization_id
+    start = group_messages.begin_run(actor, group_id, request("hello")).dump()
+    first = _turn(start)
     before = [m.model_dump() for m in messages_dal.list_messages(org, group_id)]
-    frames_before = events_dal.read(org, run["id"], 0)
-    state = {
-        "kind": "group",
-        "org_id": org,
-        "user_id": actor.user_id,
-        "group_id": group_id,
-        "run_id": run["id"],
-        "manager_type": "round_robin",
-        "turn": 0,
-        "max_turns": 2,
-        "done": False,
-        "prev": None,
-    }
-    # Then a turn of a run that no longer holds the group is refused (it could interleave with a newer run)
-    with pytest.raises(StepFailedError, match="no longer holds the lock"):
-        tasks.dispatch({"action": "round_robin_turn", "run": state})
-    # When Step Functions re-runs the first turn and finalize with the same input (while the run holds the group)
-    runs_dal.acquire_group_lock(org, group_id, run["id"])
-    again = tasks.dispatch({"action": "round_robin_turn", "run": state})
-    tasks.dispatch({"action": "finalize", "run": {**again, "turn": 2, "done": True}})
-    # Then the turn moves on as before, and nothing new is stored or streamed
-    assert again["turn"] == 1 and again["done"] is False
+    frames_before = events_dal.read(org, start["run_id"], 0)
+    # When Step Functions re-runs that turn with the same input
+    again = _turn(start)
+    # Then the state moves on the same way, and nothing new is stored or streamed
+    assert again == first and first["turn"] == 1 and first["next"] == "turn"
     assert [m.model_dump() for m in messages_dal.list_messages(org, group_id)] == before
-    assert events_dal.read(org, run["id"], 0) == frames_before
-    # And the re-run finalize released the group again
+    assert events_dal.read(org, start["run_id"], 0) == frames_before
+    # When the last turn runs, and runs again
+    last = _turn(first)
+    assert _turn(first) == last and (last["status"], last["next"], last["stop_reason"]) == ("completed", "done", "max_turns")
+    # Then the run completed once: usage and [DONE] end its event log exactly once
+    frames = [f for _, f in events_dal.read(org, start["run_id"], 0)]
+    assert frames[-1] == "[DONE]" and frames.count("[DONE]") == 1 and len(frames) == 6
+    run = runs_dal.get_run(org, start["run_id"])
+    assert run is not None and run.status == "completed" and run.usage is not None and run.usage["step_count"] == 2
+    # And the group is free again
     assert send(actor, group_id, "next").usage.step_count == 2
-    # And the run record still says what the send returned
-    assert runs_dal.get_run(org, run["id"])["usage"]["step_count"] == response.usage.step_count == 2
 
 
-def test_a_re_run_finalize_neither_counts_the_turn_twice_nor_starts_a_second_pass(run_env: Actor):
-    # Given a sleeptime group whose first turn started a background pass
+def test_a_run_that_lost_its_conversation_writes_no_new_step(run_env: Actor):
+    # Given a begun run whose hold on the group is gone (its lease ran out and the group was released)
+    actor = run_env
+    group_id = make_group(actor, [make_agent(actor, "fred")])
+    start = group_messages.begin_run(actor, group_id, request("hello")).dump()
+    runs_dal.release(actor.organization_id, group_id, start["run_id"])
+    # When its turn runs
+    with pytest.raises(StepFailedError, match="no longer holds"):
+        _turn(start)
+    # Then nothing but its input was written (it could have interleaved with a newer run)
+    assert [m.role for m in messages_dal.list_messages(actor.organization_id, group_id)] == ["user"]
+
+
+def test_a_re_run_main_turn_neither_counts_the_turn_twice_nor_starts_a_second_pass(run_env: Actor):
+    # Given a sleeptime group whose first turn, run by hand, started a background pass
     actor = run_env
     main = agents_logic.create_agent(
         actor, CreateAgent(name="main", enable_sleeptime=True, memory_blocks=[CreateBlock(label="human", value="")])
     )
     group_id = main.multi_agent_group.id
-    response = send(actor, group_id, "hello")
-    (background,) = response.usage.run_ids
+    start = group_messages.begin_run(actor, group_id, request("hello")).dump()
+    first = _turn(start)
+    (background,) = first["run_ids"]
     group = groups_logic.retrieve_group(actor, group_id)
     assert group.turns_counter == 0
-    (run,) = group_runs(actor, group_id)
-    # And finalize crashed after planning the pass but before recording that it was started
-    org = actor.organization_id
-    runs_dal.update_run(org, run["id"], {"status": "running", "background_run_ids": None}, unless_terminal=False)
-    state = {"kind": "group", "org_id": org, "user_id": actor.user_id, "group_id": group_id, "run_id": run["id"]}
-    # When finalize runs again
-    tasks.dispatch({"action": "finalize", "run": {**state, "manager_type": "sleeptime", "done": False}})
+    # When Step Functions re-runs that turn (as if it had crashed before starting the pass)
+    again = _turn(start)
     # Then the same pass is reported, the counter did not move again, and no second pass exists
-    assert runs_dal.get_run(org, run["id"])["usage"]["run_ids"] == [background]
+    assert again["run_ids"] == [background] and again == first
     after = groups_logic.retrieve_group(actor, group_id)
     assert (after.turns_counter, after.last_processed_message_id) == (0, group.last_processed_message_id)
-    assert [r["id"] for r in group_runs(actor, group_id, kind="background")] == [background]
+    assert [r.id for r in group_runs(actor, group_id, kind="background")] == [background]
     assert wait_for_run(actor, background).status == "completed"
 
 
@@ -233,8 +240,9 @@ def test_async_send_returns_a_run_that_completes_with_the_sync_messages(run_env:
     # And the run's messages are exactly the replies it added to the group transcript: everything listed
     # after its input (the transcript read independently of the run record's response ids)
     record = runs_dal.get_run(actor.organization_id, run.id)
+    assert record is not None
     listed = transcript(actor, group_id)
-    (input_id,) = record["input_message_ids"]
+    (input_id,) = record.input_message_ids
     assert [(m.id, m.message_type, m.content) for m in listed[:1]] == [(input_id, "user_message", "hello async")]
     replies = [m for m in listed[1:] if m.message_type != "user_message"]
     assert len(replies) == len(listed) - 1
@@ -280,17 +288,17 @@ def test_a_task_that_crashes_after_writing_is_retried_without_duplicates(run_env
     actor = run_env
     agents = [make_agent(actor, n) for n in NAMES[:3]]
     group_id = make_group(actor, agents)
-    original = tasks.ACTIONS["round_robin_turn"]
+    original = tasks.ACTIONS["turn"]
     crashes: list[int] = []
 
-    def crash_once_after_writing(state: dict, **kwargs: object) -> dict:
-        result = original(state, **kwargs)
-        if state["turn"] == 1 and not crashes:
+    def crash_once_after_writing(state: RunState, event: dict) -> dict:
+        result = original(state, event)
+        if state.turn == 1 and not crashes:
             crashes.append(1)
             raise RuntimeError("the task's process died after its step was stored")
         return result
 
-    monkeypatch.setitem(tasks.ACTIONS, "round_robin_turn", crash_once_after_writing)
+    monkeypatch.setitem(tasks.ACTIONS, "turn", crash_once_after_writing)
     # When the user sends a message
     response = send(actor, group_id, "hello again")
     # Then the crash happened, the state machine retried the task, and the run completed normally

@@ -111,3 +111,54 @@ def test_journaled_transactions_still_roll_back_whole(emulation):
         TableName=table_name(), KeyConditionExpression="PK = :p", ExpressionAttributeValues={":p": {"S": pk}}, ConsistentRead=True
     )["Items"]
     assert [(i["SK"]["S"], i["v"]["N"]) for i in items] == [("kept", "1")]
+
+
+def test_table_queries_read_the_partition_and_page_as_dynamodb_does(emulation):
+    # Given a partition of 12 messages and 2 other items, and a neighbouring partition (lettagroups_local's query)
+    import uuid
+
+    from lettagroups.dal.table import client, table_name
+
+    c, table = client(), table_name()
+    pk, other = f"TEST#{uuid.uuid4()}", f"TEST#{uuid.uuid4()}"
+    for i in range(12):
+        c.put_item(TableName=table, Item={"PK": {"S": pk}, "SK": {"S": f"MSG#{i:03d}"}, "n": {"N": str(i)}})
+    c.put_item(TableName=table, Item={"PK": {"S": pk}, "SK": {"S": "EVT#001"}})
+    c.put_item(TableName=table, Item={"PK": {"S": pk}, "SK": {"S": "STEP#a"}})
+    c.put_item(TableName=table, Item={"PK": {"S": other}, "SK": {"S": "MSG#005"}})
+
+    def pages(**params: object) -> list[list[str]]:
+        out, start = [], None
+        while True:
+            extra = {"ExclusiveStartKey": start} if start else {}
+            page = c.query(TableName=table, ConsistentRead=True, **params, **extra)  # type: ignore[arg-type]
+            out.append([i["SK"]["S"] for i in page["Items"]])
+            start = page.get("LastEvaluatedKey")
+            if not start:
+                return out
+
+    between = {
+        "KeyConditionExpression": "PK = :p AND SK BETWEEN :lo AND :hi",
+        "ExpressionAttributeValues": {":p": {"S": pk}, ":lo": {"S": "MSG#"}, ":hi": {"S": "MSG$"}},
+    }
+    # When it is read in pages of 5, forwards and backwards
+    forward = pages(Limit=5, **between)
+    backward = pages(Limit=5, ScanIndexForward=False, **between)
+    # Then each page continues where the last stopped, within the key range and the partition only
+    assert forward == [[f"MSG#{i:03d}" for i in range(s, min(s + 5, 12))] for s in (0, 5, 10)]
+    assert [sk for page in backward for sk in page] == [f"MSG#{i:03d}" for i in reversed(range(12))]
+    # And begins_with, a filter (applied after the limit) and a projection work as on DynamoDB
+    prefix = {
+        "KeyConditionExpression": "PK = :p AND begins_with(SK, :s)",
+        "ExpressionAttributeValues": {":p": {"S": pk}, ":s": {"S": "STEP#"}},
+    }
+    assert pages(**prefix) == [["STEP#a"]]
+    filtered = c.query(
+        TableName=table,
+        Limit=4,
+        FilterExpression="n > :two",
+        **{**between, "ExpressionAttributeValues": {**between["ExpressionAttributeValues"], ":two": {"N": "2"}}},  # type: ignore[dict-item]
+    )
+    assert [i["SK"]["S"] for i in filtered["Items"]] == ["MSG#003"] and filtered["ScannedCount"] == 4
+    projected = c.query(TableName=table, ProjectionExpression="SK", Limit=1, **between)  # type: ignore[arg-type]
+    assert projected["Items"] == [{"SK": {"S": "MSG#000"}}]

@@ -6,8 +6,9 @@ import pytest
 
 from lettagroups.dal import messages as messages_dal
 from lettagroups.errors import BadRequestError, NotFoundError
-from lettagroups.logic import group_messages, presentation
+from lettagroups.logic import group_messages
 from lettagroups.logic import groups as groups_logic
+from lettagroups.models import presentation
 from lettagroups.models.groups import GroupUpdate
 from lettagroups.models.identity import Actor
 from lettagroups.models.messages import MessageUpdate
@@ -47,7 +48,7 @@ def test_round_robin_speakers_follow_agent_ids_order(run_env: Actor, model_calls
     org = actor.organization_id
     stored_ids = [m.id for m in messages_dal.list_messages(org, group_id)]
     (run,) = group_runs(actor, group_id)
-    indexed = messages_dal.list_run_messages(org, run["id"])
+    indexed = messages_dal.list_run_messages(org, run.id)
     assert indexed
     for message in indexed:
         assert message.group_id == group_id, message

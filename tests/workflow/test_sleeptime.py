@@ -75,7 +75,7 @@ def test_sleeptime_passes_follow_the_frequency_and_complete(run_env: Actor):
     assert processed[0] is not None and processed[0] == processed[1]
     assert processed[0] < processed[2] == processed[3] < processed[4] == processed[5]
     # And the background runs recorded for the group are exactly the collected run ids
-    assert [r["id"] for r in group_runs(actor, group_id, kind="background")] == run_ids
+    assert [r.id for r in group_runs(actor, group_id, kind="background")] == run_ids
     # And every background run completes (SL-6), recorded for the sleeptime agent
     for run_id in run_ids:
         run = wait_for_run(actor, run_id)
@@ -88,7 +88,7 @@ def test_sleeptime_passes_follow_the_frequency_and_complete(run_env: Actor):
     org = actor.organization_id
     stored = messages_dal.list_messages(org, group_id)
     stored_ids = [m.id for m in stored]
-    send_runs = [r["id"] for r in group_runs(actor, group_id)]
+    send_runs = [r.id for r in group_runs(actor, group_id)]
     assert len(send_runs) == 6
     indexed_ids: list[str] = []
     background = []

@@ -66,7 +66,7 @@ def test_supervisor_broadcasts_to_workers_and_replies(run_env: Actor, model_call
     org = actor.organization_id
     stored_ids = [m.id for m in messages_dal.list_messages(org, group_id)]
     (run,) = group_runs(actor, group_id)
-    indexed = messages_dal.list_run_messages(org, run["id"])
+    indexed = messages_dal.list_run_messages(org, run.id)
     assert indexed
     for message in indexed:
         assert message.group_id == group_id, message

@@ -18,6 +18,7 @@ from lettagroups.models.blocks import CreateBlock
 from lettagroups.models.groups import GroupCreate
 from lettagroups.models.identity import Actor
 from lettagroups.models.messages import LettaRequest, LettaResponse
+from lettagroups.models.records import RunRecord
 from lettagroups.models.runs import Run
 
 NAMES = ["fred", "velma", "daphne", "shaggy"]
@@ -100,8 +101,8 @@ def wait_for_run(actor: Actor, run_id: str, timeout: float = 20.0) -> Run:
         time.sleep(0.05)
 
 
-def group_runs(actor: Actor, group_id: str, kind: str = "group") -> list[dict[str, Any]]:
+def group_runs(actor: Actor, group_id: str, kind: str = "group") -> list[RunRecord]:
     """The run records of a group (oldest first); `kind` is "group" (sends) or "background"."""
     from lettagroups.dal import runs as runs_dal
 
-    return [r for r in runs_dal.list_conversation_runs(actor.organization_id, group_id) if r.get("kind") == kind]
+    return [r for r in runs_dal.list_conversation_runs(actor.organization_id, group_id) if r.kind == kind]

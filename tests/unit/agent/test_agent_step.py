@@ -16,11 +16,12 @@ from lettagroups.agent.providers.errors import (
     ModelServerError,
     RateLimitedError,
 )
-from lettagroups.agent.step import MemoryEditConflictError, run_step
+from lettagroups.agent.step import MemoryEditConflictError, StepRequest, run_and_commit
 from lettagroups.dal import agents as agents_dal
 from lettagroups.dal import messages as messages_dal
-from lettagroups.logic.presentation import to_letta_messages
+from lettagroups.dal import runs as runs_dal
 from lettagroups.models.messages import dump_message
+from lettagroups.models.presentation import to_letta_messages
 
 
 def offline(model: str = "letta-offline", context_window: int = 16384, max_tokens: int = 256):
@@ -41,10 +42,27 @@ def user(actor: Any, conv: dict[str, str], text: str, **fields: Any):
     )
 
 
-def step(actor: Any, agent: dict[str, Any], conv: dict[str, str], inputs: list[Any] = (), **kwargs: Any):  # type: ignore[assignment]
-    return run_step(
-        actor.organization_id, agent["id"], conv["conversation_id"], conv["group_id"], conv["run_id"], list(inputs), **kwargs
+def step(
+    actor: Any,
+    agent: dict[str, Any],
+    conv: dict[str, str],
+    inputs: list[Any] = (),  # type: ignore[assignment]
+    *,
+    provider: Any = None,
+    registry: Any = None,
+    delta_sink: Any = None,
+    **fields: Any,
+):
+    request = StepRequest(
+        org_id=actor.organization_id,
+        agent_id=agent["id"],
+        conversation_id=conv["conversation_id"],
+        group_id=conv["group_id"],
+        run_id=conv["run_id"],
+        inputs=list(inputs),
+        **fields,
     )
+    return run_and_commit(request, provider=provider, registry=registry, delta_sink=delta_sink)
 
 
 def stored(actor: Any, conv: dict[str, str]) -> list[Any]:
@@ -155,7 +173,7 @@ def test_failure_mid_chain_writes_nothing(actor, make_agent, conversation):
     assert failure.value.retryable
     assert [m.model_dump() for m in stored(actor, conversation)] == before
     assert block_value(actor, fred, "human") == ""
-    assert messages_dal.get_step_record(actor.organization_id, conversation["run_id"], "s2") is None
+    assert runs_dal.get_step_records(actor.organization_id, conversation["run_id"], ["s2"]) == {}
 
 
 def test_agent_without_blocks_still_answers(actor, make_agent, conversation, recording):
@@ -180,11 +198,11 @@ def test_rerun_with_the_same_step_key_writes_nothing_new(actor, make_agent, conv
     again = step(actor, fred, conversation, inputs, step_key="t000")
     # Then the stored result is returned and nothing is written
     assert again.replayed and not first.replayed
-    assert [m.id for m in again.messages] == [m.id for m in first.messages]
+    assert again.message_ids == [m.id for m in first.messages] and again.messages == []
     assert again.usage == first.usage and again.assistant_texts == first.assistant_texts
     assert len(stored(actor, conversation)) == count
-    record = messages_dal.get_step_record(actor.organization_id, conversation["run_id"], "t000")
-    assert record["output_message_ids"] == [m.id for m in first.outputs]  # type: ignore[index]
+    record = runs_dal.get_step_records(actor.organization_id, conversation["run_id"], ["t000"])["t000"]
+    assert record.output_message_ids == [m.id for m in first.outputs]
 
 
 def test_participants_see_peer_replies_but_not_their_reasoning_or_private_inputs(actor, make_agent, conversation, recording):

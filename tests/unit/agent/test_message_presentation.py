@@ -8,7 +8,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from lettagroups.ids import new_id, otid_for, uuid_part
-from lettagroups.logic.presentation import (
+from lettagroups.models.messages import dump_message
+from lettagroups.models.presentation import (
     local_time,
     pack_system_alert,
     pack_tool_return,
@@ -16,7 +17,6 @@ from lettagroups.logic.presentation import (
     to_letta_messages,
     unpack_message,
 )
-from lettagroups.models.messages import dump_message
 from lettagroups.models.stored import StoredMessage
 
 WHEN = datetime(2025, 5, 5, 18, 4, 11, 123456, tzinfo=UTC)

@@ -9,7 +9,9 @@ import pytest
 
 from lettagroups.dal import agents as agents_dal
 from lettagroups.dal import messages as messages_dal
+from lettagroups.dal import runs as runs_dal
 from lettagroups.ids import new_id
+from lettagroups.models.records import StepRecord, Usage
 from lettagroups.models.stored import StoredMessage
 
 
@@ -38,16 +40,18 @@ def test_a_step_and_its_record_are_written_together_and_only_once(actor):
     # Given a step of three messages with an idempotency record
     conv, run = new_id("group"), new_id("run")
     step = [message(actor, conv, f"s{i}", run_id=run) for i in range(3)]
-    record = {"message_ids": [m.id for m in step], "usage": {"total_tokens": 7}}
+    record = StepRecord(
+        step_key="t001", agent_id="agent-x", conversation_id=conv, message_ids=[m.id for m in step], usage=Usage(total_tokens=7)
+    )
     # When it is written
-    messages_dal.put_step(actor.organization_id, conv, step, "t001", record)
+    messages_dal.put_step(actor.organization_id, conv, step, record, run_id=run)
     # Then the messages and the record are there
     assert [m.id for m in messages_dal.list_messages(actor.organization_id, conv)] == [m.id for m in step]
-    assert messages_dal.get_step_record(actor.organization_id, run, "t001")["usage"] == {"total_tokens": 7}  # type: ignore[index]
+    assert runs_dal.get_step_records(actor.organization_id, run, ["t001"])["t001"].usage.total_tokens == 7
     # When a retry writes the same step key with new messages
     retry = [message(actor, conv, "again", run_id=run)]
     with pytest.raises(messages_dal.StepAlreadyRecorded):
-        messages_dal.put_step(actor.organization_id, conv, retry, "t001", record)
+        messages_dal.put_step(actor.organization_id, conv, retry, record, run_id=run)
     # Then nothing of the retry was written
     assert len(messages_dal.list_messages(actor.organization_id, conv)) == 3
 
@@ -68,13 +72,13 @@ def test_a_stale_block_version_cancels_the_whole_step(actor):
             actor.organization_id,
             conv,
             [message(actor, conv, run_id=run)],
-            "k",
-            {},
+            StepRecord(step_key="k", agent_id="agent-x", conversation_id=conv),
+            run_id=run,
             block_updates=[({**stored, "value": "mine"}, 0)],
         )
     # Then neither the messages, the record nor the edit were written
     assert messages_dal.list_messages(actor.organization_id, conv) == []
-    assert messages_dal.get_step_record(actor.organization_id, run, "k") is None
+    assert runs_dal.get_step_records(actor.organization_id, run, ["k"]) == {}
     assert agents_dal.get_block(actor.organization_id, block.id)["value"] == "other"  # type: ignore[index]
 
 

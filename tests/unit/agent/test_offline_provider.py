@@ -20,7 +20,7 @@ from lettagroups.agent.providers.errors import (
 )
 from lettagroups.agent.providers.offline import OfflineProvider
 from lettagroups.agent.providers.offline_faults import parse_specs, reset_counters
-from lettagroups.logic.presentation import pack_user
+from lettagroups.models.presentation import pack_user
 
 PERSONA = {"label": "persona", "value": "I am Daphne. I love fashion and travel.", "limit": 5000}
 HUMAN = {"label": "human", "value": "", "limit": 5000}

@@ -14,14 +14,15 @@ unit, so a window never starts with an orphaned tool result. Tokens are estimate
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, Literal, Optional
 
 from ..dal import messages as messages_dal
-from ..logic.presentation import pack_system_alert, send_message_texts, unpack_message
+from ..models.presentation import pack_system_alert, send_message_texts, unpack_message
 from ..models.stored import StoredMessage
 from .providers.base import estimate_tokens
+from .providers.errors import ContextWindowExceededError
 
 INNER_THOUGHTS = "inner_thoughts"
 HISTORY_SCAN_LIMIT = 2000  # stored messages read per step at most, whatever the window
@@ -93,24 +94,20 @@ class HistoryUnit:
     tokens: int
 
 
-def load_history(
-    org_id: str,
-    conversation_id: str,
+def history_units(
+    newest_first: Iterable[StoredMessage],
     agent_id: str,
     *,
     budget_tokens: int,
-    after: Optional[str] = None,
     inner_thoughts_in_kwargs: bool = False,
     scan_limit: int = HISTORY_SCAN_LIMIT,
 ) -> list[HistoryUnit]:
-    """The newest visible history (oldest first) whose units fit in `budget_tokens`."""
+    """The newest visible history (returned oldest first) whose units fit in `budget_tokens`, from the conversation's
+    messages newest first (read lazily: only as many as the window needs)."""
     units: list[HistoryUnit] = []
     pending_tools: list[dict[str, Any]] = []  # tool results met (newest first) before their assistant message
     used = 0
-    stream: Iterator[StoredMessage] = messages_dal.iter_messages(
-        org_id, conversation_id, after=after, descending=True, page_size=100
-    )
-    for scanned, message in enumerate(stream):
+    for scanned, message in enumerate(newest_first):
         if scanned >= scan_limit:
             break
         chats = to_chat(message, agent_id, inner_thoughts_in_kwargs=inner_thoughts_in_kwargs)
@@ -131,6 +128,23 @@ def load_history(
         used += unit.tokens
     units.reverse()
     return units
+
+
+class Window:
+    """History units that fit next to the fixed parts of the prompt; the oldest go first when space runs out."""
+
+    def __init__(self, units: list[HistoryUnit], budget: int) -> None:
+        self.units = units
+        self.budget = budget
+
+    def messages(self, fixed_tokens: int) -> list[dict[str, Any]]:
+        while self.units and fixed_tokens + sum(u.tokens for u in self.units) > self.budget:
+            self.units.pop(0)
+        if fixed_tokens > self.budget:
+            raise ContextWindowExceededError(
+                f"The step's prompt needs about {fixed_tokens} tokens; the context window allows {self.budget}", provider="letta"
+            )
+        return [m for u in self.units for m in u.messages]
 
 
 def sanitize(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -8,8 +8,8 @@ from datetime import UTC, datetime
 from typing import Optional
 
 from ..ids import new_id
-from ..logic.presentation import pack_system_alert, pack_tool_return, pack_user
 from ..models.messages import MessageCreate, TextContent
+from ..models.presentation import pack_system_alert, pack_tool_return, pack_user
 from ..models.stored import StoredMessage
 
 

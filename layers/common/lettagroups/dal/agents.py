@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, Optional
 
+from ..models.records import StepRecord
 from . import keys
 from .items import ConditionFailed, delete_action, get, put_action, replace_action, transact
 from .table import Expr, batch_get, key, query_all, sort_key_range
@@ -35,6 +36,23 @@ def get_agent(org_id: str, agent_id: str) -> Optional[dict[str, Any]]:
 def get_agents(org_id: str, agent_ids: list[str]) -> dict[str, dict[str, Any]]:
     items = batch_get([key(keys.org_pk(org_id), keys.agent_sk(a)) for a in agent_ids])
     return {i["id"]: _clean(i) for i in items if i.get("entity") == "agent"}  # type: ignore[misc]
+
+
+def get_agent_and_step_record(
+    org_id: str, agent_id: str, run_id: Optional[str], step_key: Optional[str]
+) -> tuple[Optional[dict[str, Any]], Optional[StepRecord]]:
+    """An agent and (when a run step is named) that step's idempotency record, in one BatchGetItem."""
+    wanted = [key(keys.org_pk(org_id), keys.agent_sk(agent_id))]
+    if run_id and step_key:
+        wanted.append(key(keys.run_pk(org_id, run_id), f"{keys.STEP}{step_key}"))
+    agent: Optional[dict[str, Any]] = None
+    record: Optional[StepRecord] = None
+    for item in batch_get(wanted):
+        if item.get("entity") == "agent":
+            agent = _clean(item)
+        elif item.get("entity") == "step":
+            record = StepRecord.model_validate(_clean(item))
+    return agent, record
 
 
 def get_block(org_id: str, block_id: str) -> Optional[dict[str, Any]]:

@@ -1,25 +1,27 @@
-"""The run event log: one item per SSE frame, sequence-numbered, so streams can resume.
+"""The run event log: the SSE frames of a run, sequence-numbered, so streams can resume.
 
-Sequence numbers come from a counter on the run record, advanced in the same transaction
-that writes the frames (optimistic: the counter's old value is the condition), so frames of
-one run are numbered 1, 2, 3... with no gap and no duplicate, whoever writes them.
+One item holds a batch of consecutive frames (`SK=EVT#<first seq>`, `frames=[…]`): an agent step's frames are one
+item written in the step's own transaction, token deltas one item per batch. The key is the first sequence number,
+so two writers that both think they are next collide on the same key and the second one's conditional put fails
+(it re-reads where the log ends and writes after it): frames are numbered 1, 2, 3… with no gap and no duplicate,
+with no counter item to keep. An item holds at most `MAX_FRAMES_PER_ITEM` frames, so the item holding frame n starts
+no earlier than n - MAX_FRAMES_PER_ITEM + 1, which is where a read after n begins.
 """
 
 from __future__ import annotations
 
 import time
-from typing import Any, Optional
+from typing import Any
 
 from botocore.exceptions import ClientError
 
-from ..errors import StorageUnavailableError
 from . import keys
-from .items import ConditionFailed, get, transact
-from .runs import RUN_META, meta_key
+from .items import write_if
 from .table import Expr, client, deserialize, raise_if_unavailable, serialize, table_name
 
 EVENT_TTL_SECONDS = 3 * 3600  # as Letta's resumable streams
-MAX_FRAMES_PER_WRITE = 90  # TransactWriteItems takes 100 actions; one is the counter
+MAX_FRAMES_PER_ITEM = 50
+MAX_ITEM_FRAME_BYTES = 300_000  # under DynamoDB's 400 KB item limit
 MAX_ATTEMPTS = 20
 
 
@@ -27,89 +29,122 @@ class EventLogConflict(Exception):
     pass
 
 
-def _last_seq(org_id: str, run_id: str) -> tuple[int, set[str]]:
-    run = get(keys.run_pk(org_id, run_id), RUN_META) or {}
-    return int(run.get("last_seq", 0)), set(run.get("streamed_keys") or [])
+def _item(org_id: str, run_id: str, first_seq: int, frames: list[str]) -> dict[str, Any]:
+    return {
+        "PK": keys.run_pk(org_id, run_id),
+        "SK": keys.event_sk(first_seq),
+        "entity": "event",
+        "seq": first_seq,
+        "frames": frames,
+        "expires_at": int(time.time()) + EVENT_TTL_SECONDS,
+    }
 
 
-def append(org_id: str, run_id: str, frames: list[str], once_key: Optional[str] = None) -> list[int]:
-    """Append frames (the text after `data: `) and return their sequence numbers.
+def batches(frames: list[str]) -> list[list[str]]:
+    """Frames split into items: at most MAX_FRAMES_PER_ITEM frames and about MAX_ITEM_FRAME_BYTES each."""
+    out: list[list[str]] = []
+    size = 0
+    for frame in frames:
+        length = len(frame.encode("utf-8"))
+        if not out or len(out[-1]) >= MAX_FRAMES_PER_ITEM or (out[-1] and size + length > MAX_ITEM_FRAME_BYTES):
+            out.append([])
+            size = 0
+        out[-1].append(frame)
+        size += length
+    return out
 
-    With `once_key`, the append happens at most once per run for that key, so a retried task
-    does not stream the same step twice. `frames` may then be empty: the key is only marked done.
-    """
-    if not frames and not once_key:
-        return []
-    if len(frames) > MAX_FRAMES_PER_WRITE:
-        out: list[int] = []
-        for start in range(0, len(frames), MAX_FRAMES_PER_WRITE):
-            chunk_key = f"{once_key}#{start}" if once_key else None
-            out += append(org_id, run_id, frames[start : start + MAX_FRAMES_PER_WRITE], chunk_key)
-        return out
-    for attempt in range(MAX_ATTEMPTS):
-        last, done_keys = _last_seq(org_id, run_id)
-        if once_key and once_key in done_keys:
-            return []
+
+def put_actions(org_id: str, run_id: str, after_seq: int, frames: list[str]) -> list[dict[str, Any]]:
+    """Transaction actions that write `frames` right after `after_seq` (each refused if that sequence is taken)."""
+    actions = []
+    seq = after_seq + 1
+    for batch in batches(frames):
         expr = Expr()
-        counter = expr.name("last_seq")
-        condition = f"attribute_exists({expr.name('SK')}) AND ("
-        condition += (
-            f"{counter} = {expr.value(last)}" if last else f"attribute_not_exists({counter}) OR {counter} = {expr.value(0)}"
-        )
-        condition += ")"
-        update = f"SET {counter} = {expr.value(last + len(frames))}"
-        if once_key:
-            update += f" ADD {expr.name('streamed_keys')} {expr.value({once_key})}"
-        actions: list[dict[str, Any]] = [
+        actions.append(
             {
-                "Update": {
+                "Put": {
                     "TableName": table_name(),
-                    "Key": meta_key(org_id, run_id),
-                    "UpdateExpression": update,
-                    "ConditionExpression": condition,
+                    "Item": serialize(_item(org_id, run_id, seq, batch)),
+                    "ConditionExpression": f"attribute_not_exists({expr.name('SK')})",
                     **expr.params(),
                 }
             }
-        ]
-        expires = int(time.time()) + EVENT_TTL_SECONDS
-        seqs = list(range(last + 1, last + len(frames) + 1))
-        for seq, frame in zip(seqs, frames, strict=True):
-            item = {
-                "PK": keys.run_pk(org_id, run_id),
-                "SK": keys.event_sk(seq),
-                "entity": "event",
-                "seq": seq,
-                "data": frame,
-                "expires_at": expires,
-            }
-            actions.append({"Put": {"TableName": table_name(), "Item": serialize(item)}})
-        try:
-            transact(actions)
-            return seqs
-        except (ConditionFailed, StorageUnavailableError):
-            time.sleep(min(0.01 * (attempt + 1), 0.2))  # someone else appended meanwhile: re-read the counter
-    raise EventLogConflict(f"could not append to the event log of {run_id}")
+        )
+        seq += len(batch)
+    return actions
 
 
-def read(org_id: str, run_id: str, after_seq: int, limit: int = 500) -> list[tuple[int, str]]:
-    """Frames with a sequence number above `after_seq`, in order (strongly consistent)."""
+def last_seq(org_id: str, run_id: str) -> int:
+    """The sequence number of the last frame in the log (0 when it is empty)."""
     expr = Expr()
-    now = int(time.time())
     try:
         response = client().query(
             TableName=table_name(),
-            KeyConditionExpression=f"{expr.name('PK')} = {expr.value(keys.run_pk(org_id, run_id))} AND {expr.name('SK')} BETWEEN {expr.value(keys.event_sk(after_seq + 1))} AND {expr.value(keys.event_sk(9_999_999_999))}",
+            KeyConditionExpression=f"{expr.name('PK')} = {expr.value(keys.run_pk(org_id, run_id))} AND begins_with({expr.name('SK')}, {expr.value(keys.EVT)})",
+            ScanIndexForward=False,
+            Limit=1,
             ConsistentRead=True,
-            Limit=limit,
             **expr.params(),
         )
     except ClientError as exc:
         raise_if_unavailable(exc)
         raise
-    frames = []
-    for raw in response.get("Items", []):
-        item = deserialize(raw)
-        if int(item.get("expires_at", now + 1)) < now:
-            continue  # TTL deletes lazily; expired frames are gone as far as readers are concerned
-        frames.append((int(item["seq"]), str(item["data"])))
-    return frames
+    items = response.get("Items") or []
+    if not items:
+        return 0
+    item = deserialize(items[0])
+    return int(item["seq"]) + len(item.get("frames") or []) - 1
+
+
+def append(org_id: str, run_id: str, frames: list[str], after_seq: int | None = None) -> int:
+    """Append frames after the log's end (`after_seq` is where the caller believes it ends; wrong or None costs one
+    read). Returns the new last sequence number."""
+    seq = last_seq(org_id, run_id) if after_seq is None else after_seq
+    for batch in batches(frames):
+        for _ in range(MAX_ATTEMPTS):
+            expr = Expr()
+            written = write_if(
+                "put_item",
+                Item=serialize(_item(org_id, run_id, seq + 1, batch)),
+                ConditionExpression=f"attribute_not_exists({expr.name('SK')})",
+                **expr.params(),
+            )
+            if written is not None:
+                seq += len(batch)
+                break
+            seq = last_seq(org_id, run_id)  # someone else wrote there: go after them
+        else:
+            raise EventLogConflict(f"could not append to the event log of {run_id}")
+    return seq
+
+
+def read(org_id: str, run_id: str, after_seq: int, limit: int = 50) -> list[tuple[int, str]]:
+    """Frames with a sequence number above `after_seq`, in order (strongly consistent): those of the first page of
+    items that holds any (a page reads `limit` items past the ones that may only hold frames up to `after_seq`)."""
+    expr = Expr()
+    start = max(1, after_seq + 2 - MAX_FRAMES_PER_ITEM)
+    params: dict[str, Any] = {
+        "TableName": table_name(),
+        "KeyConditionExpression": f"{expr.name('PK')} = {expr.value(keys.run_pk(org_id, run_id))} AND {expr.name('SK')} BETWEEN {expr.value(keys.event_sk(start))} AND {expr.value(keys.event_sk(9_999_999_999))}",
+        "ConsistentRead": True,
+        "Limit": MAX_FRAMES_PER_ITEM + limit,
+        **expr.params(),
+    }
+    now = int(time.time())
+    out: list[tuple[int, str]] = []
+    while True:
+        try:
+            response = client().query(**params)
+        except ClientError as exc:
+            raise_if_unavailable(exc)
+            raise
+        for raw in response.get("Items", []):
+            item = deserialize(raw)
+            if int(item.get("expires_at", now + 1)) < now:
+                continue  # TTL deletes lazily; expired frames are gone as far as readers are concerned
+            first = int(item["seq"])
+            out.extend((first + i, str(f)) for i, f in enumerate(item.get("frames") or []) if first + i > after_seq)
+        last_key = response.get("LastEvaluatedKey")
+        if out or not last_key:
+            return out
+        params["ExclusiveStartKey"] = last_key  # a 1 MB page of older items only: read on

@@ -115,6 +115,21 @@ def get_group(org_id: str, group_id: str) -> Optional[dict[str, Any]]:
     return _strip(item) if item else None
 
 
+def _clean_agent(item: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in item.items() if k not in {"PK", "SK", "entity", "GSI1PK", "GSI1SK", "GSI2PK", "GSI2SK"}}
+
+
+def get_group_with_agents(
+    org_id: str, group_id: str, agent_ids: list[str]
+) -> tuple[Optional[dict[str, Any]], dict[str, dict[str, Any]]]:
+    """A group and some agents (all in the organization's partition) in one BatchGetItem."""
+    pk = keys.org_pk(org_id)
+    items = batch_get([key(pk, keys.group_sk(group_id)), *(key(pk, keys.agent_sk(a)) for a in dict.fromkeys(agent_ids))])
+    group = next((_strip(i) for i in items if i.get("entity") == "group"), None)
+    agents = {str(i["id"]): _clean_agent(i) for i in items if i.get("entity") == "agent"}
+    return group, agents
+
+
 def get_groups(org_id: str, group_ids: list[str]) -> list[dict[str, Any]]:
     items = batch_get([key(keys.org_pk(org_id), keys.group_sk(g)) for g in group_ids])
     by_id = {i["id"]: _strip(i) for i in items}
@@ -262,6 +277,28 @@ def list_memberships(org_id: str, agent_id: str) -> list[str]:
         **expr.params(),
     }
     return [item["group_id"] for item in query_all(**params)]
+
+
+def get_run_roster(
+    org_id: str, group_id: str, agent_ids: list[str]
+) -> tuple[dict[str, dict[str, Any]], dict[str, str], Optional[dict[str, Any]]]:
+    """What a send needs besides the group, in one BatchGetItem: the agents (participants and manager), where each
+    participant's view of the group starts (its membership's `since`), and the conversation's head (its lock)."""
+    wanted = [key(keys.org_pk(org_id), keys.agent_sk(a)) for a in dict.fromkeys(agent_ids)]
+    wanted += [key(keys.membership_pk(org_id, a), keys.membership_sk(group_id)) for a in dict.fromkeys(agent_ids)]
+    wanted.append(key(keys.org_pk(org_id), keys.lock_sk(group_id)))
+    agents: dict[str, dict[str, Any]] = {}
+    since: dict[str, str] = {}
+    head: Optional[dict[str, Any]] = None
+    for item in batch_get(wanted):
+        entity = item.get("entity")
+        if entity == "agent":
+            agents[str(item["id"])] = _clean_agent(item)
+        elif entity == "membership" and item.get("since"):
+            since[str(item["agent_id"])] = str(item["since"])
+        elif entity == "head":
+            head = item
+    return agents, since, head
 
 
 def get_membership_since(org_id: str, agent_id: str, group_id: str) -> Optional[str]:

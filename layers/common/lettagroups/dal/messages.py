@@ -14,14 +14,18 @@ from __future__ import annotations
 
 import json
 import time
+import uuid
 from collections.abc import Iterator, Sequence
 from typing import Any, Optional, Union
 
 from ..errors import PayloadTooLargeError, StorageUnavailableError
+from ..ids import time_floor_id, uuid_part
+from ..models.records import StepRecord
 from ..models.stored import StoredMessage
 from . import keys
 from .agents import block_key_item
 from .items import ConditionFailed, get, put_action, replace_action, transact, write_if
+from .runs import step_record_action
 from .table import Expr, batch_get, client, deserialize, key, query_all, sort_key_range, table_name
 
 # DynamoDB limits: 100 actions and 4 MB per transaction, 400 KB per item. Steps are bounded by the caller
@@ -119,32 +123,38 @@ def _fit_item(item: dict[str, Any]) -> dict[str, Any]:
     raise PayloadTooLargeError(f"Message {item.get('id')} is too large to store")
 
 
-def step_record_item(org_id: str, run_id: str, step_key: str, record: dict[str, Any]) -> dict[str, Any]:
-    return {**record, "PK": keys.run_pk(org_id, run_id), "SK": f"{keys.STEP}{step_key}", "entity": "step", "step_key": step_key}
-
-
 # ---------------------------------------------------------------------------------------------------------------
 # Writes
 # ---------------------------------------------------------------------------------------------------------------
+
+
+class ExtraConditionFailed(Exception):
+    """A condition of one of the caller's own actions failed (`indexes` into `extra_actions`); nothing was written."""
+
+    def __init__(self, indexes: list[int]) -> None:
+        super().__init__(f"condition failed on extra action(s) {indexes}")
+        self.indexes = indexes
 
 
 def put_step(
     org_id: str,
     conversation_id: str,
     messages: Sequence[StoredMessage],
-    step_record_key: Optional[str] = None,
-    step_record: Optional[dict[str, Any]] = None,
+    record: Optional[StepRecord] = None,
     *,
     run_id: Optional[str] = None,
     block_updates: Sequence[tuple[dict[str, Any], int]] = (),
+    extra_actions: Sequence[dict[str, Any]] = (),
 ) -> None:
-    """Write one step all-or-nothing.
+    """Write one step all-or-nothing, in ONE transaction.
 
     - `messages` must all belong to `conversation_id`;
-    - `step_record_key`/`step_record`: the idempotency record, put only if absent (needs `run_id`, taken from the
-      messages when not given). If it exists, nothing is written and `StepAlreadyRecorded` is raised;
+    - `record`: the step's idempotency record (needs `run_id`), put only if absent; if it exists, nothing is written
+      and `StepAlreadyRecorded` is raised;
     - `block_updates`: `(block, version_read)` pairs, replaced only if still at that version, else
-      `BlockVersionConflict` (nothing written).
+      `BlockVersionConflict` (nothing written);
+    - `extra_actions`: the caller's own actions in the same transaction (the run's lock renewal, its event frames,
+      its completion); a failed condition among them is `ExtraConditionFailed` with their indexes.
     """
     actions: list[dict[str, Any]] = []
     for message in messages:
@@ -152,29 +162,33 @@ def put_step(
             raise ValueError(f"message {message.id} does not belong to conversation {conversation_id}")
         actions.append(put_action(message_item(org_id, message)))
     record_index = None
-    if step_record_key is not None:
-        run_id = run_id or next((m.run_id for m in messages if m.run_id), None)
+    if record is not None:
         if not run_id:
             raise ValueError("a step record needs a run id")
         record_index = len(actions)
-        actions.append(put_action(step_record_item(org_id, run_id, step_record_key, step_record or {})))
+        actions.append(step_record_action(org_id, run_id, record))
     block_start = len(actions)
     actions += [replace_action(block_key_item(org_id, block), version) for block, version in block_updates]
+    extra_start = len(actions)
+    actions += list(extra_actions)
     if not actions:
         return
     if len(actions) > MAX_TRANSACTION_ACTIONS:
         raise PayloadTooLargeError(f"A step may write at most {MAX_TRANSACTION_ACTIONS} items (got {len(actions)})")
-    if sum(_size(a["Put"]["Item"]) for a in actions) > MAX_TRANSACTION_BYTES:
+    if sum(_size(a["Put"]["Item"]) for a in actions if "Put" in a) > MAX_TRANSACTION_BYTES:
         raise PayloadTooLargeError("A step's output is too large to store in one transaction")
     try:
         transact(actions)
     except ConditionFailed as exc:
         failed = {i for i, code in enumerate(exc.reasons) if code == "ConditionalCheckFailed"}
         if record_index is not None and record_index in failed:
-            raise StepAlreadyRecorded(run_id or "", step_record_key or "") from exc
-        conflicted = [block_updates[i - block_start][0]["id"] for i in sorted(failed) if i >= block_start]
+            raise StepAlreadyRecorded(run_id or "", record.step_key if record else "") from exc
+        conflicted = [block_updates[i - block_start][0]["id"] for i in sorted(failed) if block_start <= i < extra_start]
         if conflicted:
             raise BlockVersionConflict(conflicted) from exc
+        extras = [i - extra_start for i in sorted(failed) if i >= extra_start]
+        if extras:
+            raise ExtraConditionFailed(extras) from exc
         raise MessageConflict("a message of this step exists already") from exc
 
 
@@ -307,6 +321,23 @@ def iter_messages(
     return _iterate(params, {x for x in (after, before) if x}, page_size)
 
 
+def run_messages(org_id: str, conversation_id: str, run_id: str) -> list[StoredMessage]:
+    """A run's messages in order: the conversation from shortly before the run's creation on (ids are UUIDv7, so they
+    sort by creation; the minute of slack covers clock skew between machines), filtered to that run (a background
+    pass may write meanwhile). One strongly consistent Query per 1 MB page."""
+    expr = Expr()
+    created_ms = uuid.UUID(uuid_part(run_id)).int >> 80
+    lower = keys.message_sk(time_floor_id("message", max(0, created_ms - 60_000)))
+    params = {
+        "KeyConditionExpression": f"{expr.name('PK')} = {expr.value(keys.conversation_pk(org_id, conversation_id))}"
+        f" AND {expr.name('SK')} BETWEEN {expr.value(lower)} AND {expr.value(keys.MSG[:-1] + '$')}",
+        "FilterExpression": f"{expr.name('run_id')} = {expr.value(run_id)}",
+        "ConsistentRead": True,
+        **expr.params(),
+    }
+    return [to_message(item) for item in query_all(**params)]
+
+
 def list_messages(
     org_id: str,
     conversation_id: str,
@@ -355,8 +386,3 @@ def list_run_messages(
         if limit is not None and len(out) >= limit:
             break
     return out
-
-
-def get_step_record(org_id: str, run_id: str, step_key: str) -> Optional[dict[str, Any]]:
-    item = get(keys.run_pk(org_id, run_id), f"{keys.STEP}{step_key}")
-    return {k: v for k, v in item.items() if k not in _KEY_ATTRIBUTES} if item else None

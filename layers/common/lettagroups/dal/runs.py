@@ -1,4 +1,14 @@
-"""Runs, their step records and the per-group run lock."""
+"""Runs, their step records, and each conversation's head (the one-run-at-a-time lock and its last run).
+
+| Item              | PK                  | SK               |
+|-------------------|---------------------|------------------|
+| run               | ORG#o#RUN#<run>     | META             | (GSI1: ORG#o#CONV#<conversation> / RUN#<run>)
+| step record       | ORG#o#RUN#<run>     | STEP#<step key>  |
+| conversation head | ORG#o               | LOCK#<conv>      |
+
+Everything that changes a run is an action for the caller's transaction (`*_action`), so a send writes its lock,
+run and inputs in one transaction and a run's last turn writes its step, completion and lock release in one.
+"""
 
 from __future__ import annotations
 
@@ -6,107 +16,108 @@ import time
 from collections.abc import Sequence
 from typing import Any, Optional
 
+from ..models.records import TERMINAL, ConversationHead, RunRecord, StepRecord
 from . import keys
-from .groups import fields_update_action
 from .items import ConditionFailed, get, put_action, transact, write_if
-from .table import Expr, key, query_all, serialize, table_name
+from .table import Expr, batch_get, key, query_all, table_name
 
-TERMINAL = ("completed", "failed", "cancelled")
-LOCK_LEASE_SECONDS = 15 * 60
 RUN_META = "META"
+# A run renews its hold at every turn; an execution that dies without releasing it frees the conversation when this
+# runs out. Longer than an Express execution may last (5 minutes), so a live run never loses it between turns.
+LEASE_SECONDS = 6 * 60
+_KEYS = {"PK", "SK", "GSI1PK", "GSI1SK", "entity"}
 
 
-class GroupBusy(Exception):
+class ConversationBusy(Exception):
     def __init__(self, run_id: str) -> None:
         super().__init__(run_id)
         self.run_id = run_id
 
 
 def meta_key(org_id: str, run_id: str) -> dict[str, Any]:
-    """The key of a run's record (the event log's counter lives on it too)."""
     return key(keys.run_pk(org_id, run_id), RUN_META)
 
 
-def run_item(org_id: str, run: dict[str, Any]) -> dict[str, Any]:
-    item = {**run, "PK": keys.run_pk(org_id, run["id"]), "SK": RUN_META, "entity": "run", "organization_id": org_id}
-    if run.get("conversation_id"):
-        item["GSI1PK"] = keys.conversation_pk(org_id, run["conversation_id"])
-        item["GSI1SK"] = f"RUN#{run['id']}"
+def _run_item(org_id: str, run: RunRecord) -> dict[str, Any]:
+    item = {
+        **run.model_dump(mode="json", exclude_none=True),
+        "PK": keys.run_pk(org_id, run.id),
+        "SK": RUN_META,
+        "entity": "run",
+        "organization_id": org_id,
+        "GSI1PK": keys.conversation_pk(org_id, run.conversation_id),
+        "GSI1SK": f"RUN#{run.id}",
+    }
     return item
 
 
-def _strip(item: dict[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in item.items() if k not in {"PK", "SK", "GSI1PK", "GSI1SK", "entity"}}
+def _to_run(item: dict[str, Any]) -> RunRecord:
+    return RunRecord.model_validate({k: v for k, v in item.items() if k not in _KEYS})
 
 
-def get_run(org_id: str, run_id: str) -> Optional[dict[str, Any]]:
+# --- runs -------------------------------------------------------------------------------------------------------
+
+
+def get_run(org_id: str, run_id: str) -> Optional[RunRecord]:
     item = get(keys.run_pk(org_id, run_id), RUN_META)
-    return _strip(item) if item else None
+    return _to_run(item) if item else None
 
 
-def create_run(org_id: str, run: dict[str, Any], extra_actions: Sequence[dict[str, Any]] = ()) -> None:
-    """The run record and the transaction actions written with it (the input messages), all or nothing."""
-    transact([put_action(run_item(org_id, run)), *extra_actions])
+def put_run_action(org_id: str, run: RunRecord) -> dict[str, Any]:
+    """Create the run (refused if it exists)."""
+    return put_action(_run_item(org_id, run))
 
 
-def update_run(org_id: str, run_id: str, fields: dict[str, Any], *, unless_terminal: bool = True) -> bool:
-    """Set fields on the run. Returns False when the run was already finished (a replayed task)."""
-    expr = Expr()
-    sets = [f"{expr.name(k)} = {expr.value(v)}" for k, v in fields.items() if v is not None]
-    removes = [expr.name(k) for k, v in fields.items() if v is None]
-    update = ("SET " + ", ".join(sets) if sets else "") + (" REMOVE " + ", ".join(removes) if removes else "")
-    condition = f"attribute_exists({expr.name('SK')})"
-    if unless_terminal:
-        status = expr.name("status")
-        condition += f" AND NOT {status} IN ({', '.join(expr.value(s) for s in TERMINAL)})"
-    written = write_if(
-        "update_item",
-        Key=meta_key(org_id, run_id),
-        UpdateExpression=update.strip(),
-        ConditionExpression=condition,
-        **expr.params(),
-    )
-    return written is not None
-
-
-def create_run_once(org_id: str, run: dict[str, Any]) -> bool:
-    """Create the run record unless it exists (a retried task re-creating a planned run). True when created."""
+def create_run_once(org_id: str, run: RunRecord) -> bool:
+    """Create the run unless it exists (a retried task re-creating a planned run). True when created."""
     try:
-        transact([put_action(run_item(org_id, run))])
+        transact([put_run_action(org_id, run)])
         return True
     except ConditionFailed:
         return False
 
 
-def commit_background_plan(
-    org_id: str, run_id: str, group_id: str, group_version: int, group_fields: dict[str, Any], plan: dict[str, Any]
-) -> bool:
-    """One transaction: the group's run bookkeeping (`turns_counter`, `last_processed_message_id`, the voice
-    context cut), applied only if the group is still at `group_version`, and the run's `background_plan`, put
-    only if the run has none yet. A retried finalize finds the plan and neither counts the turn twice nor
-    plans a second pass. False when either condition failed (re-read and decide again)."""
-    run_expr = Expr()
-    run_update = {
+def _set_fields(expr: Expr, fields: dict[str, Any]) -> str:
+    sets = [f"{expr.name(k)} = {expr.value(v)}" for k, v in fields.items() if v is not None]
+    removes = [expr.name(k) for k, v in fields.items() if v is None]
+    return (("SET " + ", ".join(sets)) if sets else "") + (" REMOVE " + ", ".join(removes) if removes else "")
+
+
+def update_run_action(
+    org_id: str, run_id: str, fields: dict[str, Any], *, unless_terminal: bool = True, only_from: Optional[str] = None
+) -> dict[str, Any]:
+    """Set (None: remove) fields of a run; refused once the run is finished unless `unless_terminal` is False, and
+    unless its status is `only_from` when that is given."""
+    expr = Expr()
+    update = _set_fields(expr, fields).strip()
+    condition = f"attribute_exists({expr.name('SK')})"
+    if unless_terminal:
+        condition += f" AND NOT {expr.name('status')} IN ({', '.join(expr.value(s) for s in TERMINAL)})"
+    if only_from is not None:
+        condition += f" AND {expr.name('status')} = {expr.value(only_from)}"
+    return {
         "Update": {
             "TableName": table_name(),
             "Key": meta_key(org_id, run_id),
-            "UpdateExpression": f"SET {run_expr.name('background_plan')} = {run_expr.value(plan)}",
-            "ConditionExpression": f"attribute_exists({run_expr.name('SK')}) AND attribute_not_exists({run_expr.name('background_plan')})",
-            **run_expr.params(),
+            "UpdateExpression": update,
+            "ConditionExpression": condition,
+            **expr.params(),
         }
     }
-    actions = [run_update]
-    if group_fields:
-        actions.append(fields_update_action(org_id, group_id, group_version, group_fields))
-    try:
-        transact(actions)
-    except ConditionFailed:
-        return False
-    return True
 
 
-def list_conversation_runs(org_id: str, conversation_id: str) -> list[dict[str, Any]]:
-    """The runs of a group (its own and its background passes), oldest first (GSI1; eventually consistent)."""
+def update_run(
+    org_id: str, run_id: str, fields: dict[str, Any], *, unless_terminal: bool = True, only_from: Optional[str] = None
+) -> bool:
+    """Set fields of a run. False when its conditions did not hold (finished, missing, not in `only_from`)."""
+    action = update_run_action(org_id, run_id, fields, unless_terminal=unless_terminal, only_from=only_from)["Update"]
+    params = {k: v for k, v in action.items() if k != "TableName"}
+    return write_if("update_item", **params) is not None
+
+
+def list_conversation_runs(org_id: str, conversation_id: str) -> list[RunRecord]:
+    """The runs of a conversation (its sends and their background passes), oldest first (GSI1; eventually
+    consistent on AWS)."""
     expr = Expr()
     items = query_all(
         IndexName="GSI1",
@@ -114,60 +125,123 @@ def list_conversation_runs(org_id: str, conversation_id: str) -> list[dict[str, 
         f" AND begins_with({expr.name('GSI1SK')}, {expr.value('RUN#')})",
         **expr.params(),
     )
-    return [_strip(item) for item in items]
+    return [_to_run(item) for item in items]
 
 
-def list_step_records(org_id: str, run_id: str) -> list[dict[str, Any]]:
+# --- step records -----------------------------------------------------------------------------------------------
+
+
+def step_record_action(org_id: str, run_id: str, record: StepRecord) -> dict[str, Any]:
+    """Put the step's record, refused if the step was recorded already (its idempotency check)."""
+    item = {
+        **record.model_dump(mode="json", exclude_none=True),
+        "PK": keys.run_pk(org_id, run_id),
+        "SK": f"{keys.STEP}{record.step_key}",
+        "entity": "step",
+    }
+    return put_action(item)
+
+
+def put_step_record(org_id: str, run_id: str, record: StepRecord) -> None:
+    """Record a step that wrote nothing else (ConditionFailed when it is recorded already)."""
+    transact([step_record_action(org_id, run_id, record)])
+
+
+def get_step_records(org_id: str, run_id: str, step_keys: Sequence[str]) -> dict[str, StepRecord]:
+    if not step_keys:
+        return {}
+    pk = keys.run_pk(org_id, run_id)
+    items = batch_get([key(pk, f"{keys.STEP}{k}") for k in step_keys])
+    return {str(i["step_key"]): StepRecord.model_validate({k: v for k, v in i.items() if k not in _KEYS}) for i in items}
+
+
+def list_step_records(org_id: str, run_id: str, prefix: str = "") -> list[StepRecord]:
     expr = Expr()
-    return list(
-        query_all(
-            KeyConditionExpression=f"{expr.name('PK')} = {expr.value(keys.run_pk(org_id, run_id))} AND begins_with({expr.name('SK')}, {expr.value(keys.STEP)})",
-            ConsistentRead=True,
-            **expr.params(),
-        )
+    items = query_all(
+        KeyConditionExpression=f"{expr.name('PK')} = {expr.value(keys.run_pk(org_id, run_id))} AND begins_with({expr.name('SK')}, {expr.value(keys.STEP + prefix)})",
+        ConsistentRead=True,
+        **expr.params(),
     )
+    return [StepRecord.model_validate({k: v for k, v in i.items() if k not in _KEYS}) for i in items]
 
 
-def acquire_group_lock(org_id: str, group_id: str, run_id: str) -> None:
-    """One run at a time per group (contract §7.6a). A lease, so a crashed run cannot lock a group forever."""
+# --- the conversation head: one run at a time (contract §7.6a) ----------------------------------------------------
+
+
+def head_key(org_id: str, conversation_id: str) -> dict[str, Any]:
+    return key(keys.org_pk(org_id), keys.lock_sk(conversation_id))
+
+
+def head_keys(org_id: str, conversation_id: str) -> tuple[str, str]:
+    return keys.org_pk(org_id), keys.lock_sk(conversation_id)
+
+
+def to_head(item: Optional[dict[str, Any]]) -> ConversationHead:
+    return ConversationHead.model_validate({k: v for k, v in (item or {}).items() if k not in _KEYS})
+
+
+def get_head(org_id: str, conversation_id: str) -> ConversationHead:
+    return to_head(get(*head_keys(org_id, conversation_id)))
+
+
+def _update_head(org_id: str, conversation_id: str, expr: Expr, update: str, condition: str) -> dict[str, Any]:
+    return {
+        "Update": {
+            "TableName": table_name(),
+            "Key": head_key(org_id, conversation_id),
+            "UpdateExpression": update,
+            "ConditionExpression": condition,
+            **expr.params(),
+        }
+    }
+
+
+def acquire_action(org_id: str, conversation_id: str, run_id: str, fingerprint: Optional[str] = None) -> dict[str, Any]:
+    """Take the conversation for `run_id`: refused while another run holds it within its lease."""
     now = int(time.time())
     expr = Expr()
-    item = {
-        "PK": keys.org_pk(org_id),
-        "SK": keys.lock_sk(group_id),
-        "entity": "lock",
-        "run_id": run_id,
-        "lease_until": now + LOCK_LEASE_SECONDS,
-    }
-    condition = f"attribute_not_exists({expr.name('SK')}) OR {expr.name('lease_until')} < {expr.value(now)} OR {expr.name('run_id')} = {expr.value(run_id)}"
-    if write_if("put_item", Item=serialize(item), ConditionExpression=condition, **expr.params()) is None:
-        holder = get(keys.org_pk(org_id), keys.lock_sk(group_id)) or {}
-        raise GroupBusy(str(holder.get("run_id", "")))
-
-
-def renew_group_lock(org_id: str, group_id: str, run_id: str) -> bool:
-    """Extend the lease of the run's lock before a step (a step is bounded by the task timeout, shorter than
-    the lease). False when the run no longer holds the lock (its lease ran out and another run took it)."""
-    expr = Expr()
-    renewed = write_if(
-        "update_item",
-        Key=key(keys.org_pk(org_id), keys.lock_sk(group_id)),
-        UpdateExpression=f"SET {expr.name('lease_until')} = {expr.value(int(time.time()) + LOCK_LEASE_SECONDS)}",
-        ConditionExpression=f"{expr.name('run_id')} = {expr.value(run_id)}",
-        **expr.params(),
+    holder, lease = expr.name("holder"), expr.name("lease_until")
+    update = (
+        f"SET {holder} = {expr.value(run_id)}, {lease} = {expr.value(now + LEASE_SECONDS)}, "
+        f"{expr.name('last_run_id')} = {expr.value(run_id)}, {expr.name('entity')} = {expr.value('head')}"
     )
-    return renewed is not None
+    if fingerprint:
+        update += f", {expr.name('last_fingerprint')} = {expr.value(fingerprint)}"
+    condition = f"attribute_not_exists({holder}) OR {lease} < {expr.value(now)} OR {holder} = {expr.value(run_id)}"
+    return _update_head(org_id, conversation_id, expr, update, condition)
 
 
-def release_group_lock(org_id: str, group_id: str, run_id: str) -> None:
+def renew_action(org_id: str, conversation_id: str, run_id: str) -> dict[str, Any]:
+    """Extend the run's hold (refused when the run no longer holds the conversation)."""
     expr = Expr()
-    # No match means released already, or taken over after the lease ran out: nothing to do either way.
-    write_if(
-        "delete_item",
-        Key=key(keys.org_pk(org_id), keys.lock_sk(group_id)),
-        ConditionExpression=f"{expr.name('run_id')} = {expr.value(run_id)}",
-        **expr.params(),
-    )
+    update = f"SET {expr.name('lease_until')} = {expr.value(int(time.time()) + LEASE_SECONDS)}"
+    return _update_head(org_id, conversation_id, expr, update, f"{expr.name('holder')} = {expr.value(run_id)}")
 
 
-__all__ = ["ConditionFailed", "GroupBusy", "TERMINAL"]
+def release_action(org_id: str, conversation_id: str, run_id: str) -> dict[str, Any]:
+    """Free the conversation (refused when the run no longer holds it)."""
+    expr = Expr()
+    update = f"SET {expr.name('lease_until')} = {expr.value(0)} REMOVE {expr.name('holder')}"
+    return _update_head(org_id, conversation_id, expr, update, f"{expr.name('holder')} = {expr.value(run_id)}")
+
+
+def release(org_id: str, conversation_id: str, run_id: str) -> None:
+    """Free the conversation if the run still holds it (no match: released already, or taken over after its lease)."""
+    action = release_action(org_id, conversation_id, run_id)["Update"]
+    write_if("update_item", **{k: v for k, v in action.items() if k != "TableName"})
+
+
+def begin(
+    org_id: str, conversation_id: str, run: RunRecord, actions: Sequence[dict[str, Any]], *, fingerprint: Optional[str] = None
+) -> None:
+    """Take the conversation, create the run and write `actions` (its inputs), all or nothing.
+    ConversationBusy when another run holds the conversation."""
+    try:
+        transact([acquire_action(org_id, conversation_id, run.id, fingerprint), put_run_action(org_id, run), *actions])
+    except ConditionFailed as exc:
+        if exc.reasons and exc.reasons[0] == "ConditionalCheckFailed":
+            raise ConversationBusy(get_head(org_id, conversation_id).holder or "") from exc
+        raise
+
+
+__all__ = ["ConditionFailed", "ConversationBusy", "TERMINAL"]

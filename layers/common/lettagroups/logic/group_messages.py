@@ -5,27 +5,36 @@ from __future__ import annotations
 import json
 import os
 import time
-from datetime import UTC, datetime
 from typing import Any, Optional
 
 from ..agent.inputs import first_text, input_from_create
-from ..dal import agents as agents_dal
+from ..dal import groups as groups_dal
 from ..dal import messages as messages_dal
 from ..dal import runs as runs_dal
-from ..errors import BadRequestError, ConflictError, DomainError, GatewayTimeoutError, NotFoundError
+from ..errors import BadRequestError, GatewayTimeoutError, NotFoundError
 from ..ids import new_id
+from ..models import presentation
 from ..models.identity import Actor
-from ..models.messages import LettaMessageBase, LettaRequest, LettaResponse, LettaUsageStatistics, MessageCreate, MessageUpdate
+from ..models.messages import (
+    LettaAsyncRequest,
+    LettaMessageBase,
+    LettaRequest,
+    LettaResponse,
+    LettaUsageStatistics,
+    MessageCreate,
+    MessageUpdate,
+)
+from ..models.records import RequestConfig, RunRecord
 from ..models.runs import Run
 from ..models.stored import StoredMessage
-from ..orchestration import starter
-from . import presentation
+from ..orchestration import lifecycle, starter
+from ..orchestration.failure import RunFailure
+from ..orchestration.state import MAX_TURNS_CAP, RunState
 from .groups import load_group
-from .runs import to_run
 
 POLL_INITIAL_SECONDS = 0.02
 POLL_MAX_SECONDS = 0.25
-EXECUTION_CHECK_SECONDS = 5.0
+DESCRIPTION_IN_PROMPT = 8000  # what a run carries of the group's description (participants' instructions, §7.4)
 
 
 def sync_timeout_seconds() -> float:
@@ -40,11 +49,10 @@ def _check_inputs(messages: list[MessageCreate]) -> None:
             raise BadRequestError("Message content is empty or invalid")
 
 
-def check_runnable(actor: Actor, group: dict[str, Any], request: LettaRequest) -> None:
+def check_runnable(group: dict[str, Any], agents: dict[str, dict[str, Any]], request: LettaRequest) -> None:
     """The pre-run checks of §4.7: each failure is an ordinary JSON error, before anything runs."""
     wanted = list(dict.fromkeys([*([group["manager_agent_id"]] if group.get("manager_agent_id") else []), *group["agent_ids"]]))
-    found = agents_dal.get_agents(actor.organization_id, wanted) if wanted else {}
-    missing = [a for a in wanted if a not in found]
+    missing = [a for a in wanted if a not in agents]
     if missing:
         raise NotFoundError(f"Agent not found with id={missing[0]}")
     if not group["agent_ids"]:
@@ -56,115 +64,124 @@ def check_runnable(actor: Actor, group: dict[str, Any], request: LettaRequest) -
     _check_inputs(request.messages)
 
 
-def start_run(
+def _roster(group: dict[str, Any], agents: dict[str, dict[str, Any]], since: dict[str, str]) -> lifecycle.Roster:
+    n = len(group["agent_ids"])
+    return lifecycle.Roster(
+        manager_type=group["manager_type"],
+        agent_ids=list(group["agent_ids"]),  # the roster as the run starts: a PATCH during it changes the next run
+        manager_agent_id=group.get("manager_agent_id"),
+        member_since={a: since[a] for a in group["agent_ids"] if a in since},
+        max_turns=min(group.get("max_turns") or n, MAX_TURNS_CAP),
+        termination_token=group.get("termination_token"),
+        description=str(group.get("description") or "")[:DESCRIPTION_IN_PROMPT],
+        agent_names={a: str(agents[a].get("name") or a) for a in agents},
+        context_after=group.get("context_after_message_id") if group["manager_type"] == "voice_sleeptime" else None,
+    )
+
+
+def begin_run(
     actor: Actor, group_id: str, request: LettaRequest, *, callback_url: Optional[str] = None, stream_tokens: bool = False
-) -> dict[str, Any]:
-    """Checks, lock, the run record with its inputs, then the execution. Returns the run record."""
+) -> RunState:
+    """Checks (reads: the group, then its agents, memberships and lock in one batch), then the conversation taken
+    and the run written with its inputs in one transaction. The execution is not started yet."""
     group = load_group(actor, group_id)
-    check_runnable(actor, group, request)
+    wanted = [*([group["manager_agent_id"]] if group.get("manager_agent_id") else []), *group["agent_ids"]]
+    agents, since, _head = groups_dal.get_run_roster(actor.organization_id, group_id, wanted)
+    check_runnable(group, agents, request)
     run_id = new_id("run")
     org = actor.organization_id
-    try:
-        runs_dal.acquire_group_lock(org, group_id, run_id)
-    except runs_dal.GroupBusy as exc:
-        raise ConflictError(f"Group {group_id} is already running a conversation") from exc
-    now = datetime.now(UTC).isoformat()
     inputs = [input_from_create(org, group_id, m, group_id=group_id, run_id=run_id) for m in request.messages]
-    run: dict[str, Any] = {
-        "id": run_id,
-        "status": "created",
-        "kind": "group",
-        "job_type": "run",
-        "created_at": now,
-        "updated_at": now,
-        "created_by_id": actor.user_id,
-        "last_updated_by_id": actor.user_id,
-        "conversation_id": group_id,
-        "group_id": group_id,
-        "callback_url": callback_url,
-        "input_message_ids": [m.id for m in inputs],
-        "request_config": {
-            "use_assistant_message": request.use_assistant_message,
-            "assistant_message_tool_name": request.assistant_message_tool_name,
-            "assistant_message_tool_kwarg": request.assistant_message_tool_kwarg,
-            "stream_tokens": stream_tokens,
-        },
-        "metadata": {"group_id": group_id},
-    }
-    try:
-        runs_dal.create_run(org, run, messages_dal.put_items(org, inputs))
-        state = {"kind": "group", "org_id": org, "user_id": actor.user_id, "group_id": group_id, "run_id": run_id}
-        run["execution_arn"] = starter.start_run(run_id, state)
-        runs_dal.update_run(org, run_id, {"execution_arn": run["execution_arn"]})
-    except Exception:
-        runs_dal.update_run(org, run_id, {"status": "failed", "error": "the run could not be started", "error_status": 500})
-        runs_dal.release_group_lock(org, group_id, run_id)
-        raise
-    return run
+    config = RequestConfig(
+        use_assistant_message=request.use_assistant_message,
+        assistant_message_tool_name=request.assistant_message_tool_name,
+        assistant_message_tool_kwarg=request.assistant_message_tool_kwarg,
+        stream_tokens=stream_tokens,
+    )
+    return lifecycle.begin(
+        actor,
+        conversation_id=group_id,
+        group_id=group_id,
+        roster=_roster(group, agents, since),
+        inputs=inputs,
+        config=config,
+        callback_url=callback_url,
+        run_id=run_id,
+    )
 
 
-def _settle_dead_execution(actor: Actor, run: dict[str, Any]) -> bool:
-    """If the run's execution ended without the run record saying so (its failure handler itself failed),
-    mark the run failed and free the group. True when the run was settled this way."""
-    arn = run.get("execution_arn")
-    if not arn or starter.execution_status(arn) not in ("FAILED", "TIMED_OUT", "ABORTED"):
-        return False
-    org = actor.organization_id
-    runs_dal.release_group_lock(org, run["conversation_id"], run["id"])
-    runs_dal.update_run(org, run["id"], {"status": "failed", "error": "the workflow execution failed", "error_status": 500})
-    return True
+def start_run(
+    actor: Actor, group_id: str, request: LettaRequest, *, callback_url: Optional[str] = None, stream_tokens: bool = False
+) -> RunState:
+    """Begin the run and start its execution without waiting for it (async sends and streams)."""
+    state = begin_run(actor, group_id, request, callback_url=callback_url, stream_tokens=stream_tokens)
+    lifecycle.start(state)
+    return state
 
 
-def wait_for_run(actor: Actor, run_id: str, timeout: float) -> dict[str, Any]:
-    """Poll the run record until it is finished (strongly consistent reads, short backoff). Every
-    `EXECUTION_CHECK_SECONDS` the execution itself is asked too, so a run whose workflow died never
-    holds the caller until the deadline (contract §7.6)."""
+def wait_for_run(actor: Actor, run_id: str, timeout: float) -> RunRecord:
+    """Poll the run record until it is finished (strongly consistent reads, short backoff): for a run that went on
+    in another execution than the one a synchronous send waited for."""
     deadline = time.monotonic() + timeout
-    next_check = time.monotonic() + EXECUTION_CHECK_SECONDS
     delay = POLL_INITIAL_SECONDS
     while True:
         run = runs_dal.get_run(actor.organization_id, run_id)
         if run is None:
             raise NotFoundError(f"Run not found with id={run_id}")
-        if run["status"] in runs_dal.TERMINAL:
+        if run.finished:
             return run
-        now = time.monotonic()
-        if now >= next_check or now >= deadline:
-            next_check = now + EXECUTION_CHECK_SECONDS
-            if _settle_dead_execution(actor, run):
-                continue
-            if now >= deadline:
-                raise GatewayTimeoutError(f"Run {run_id} is still running; follow it with GET /v1/runs/{run_id}")
+        if time.monotonic() >= deadline:
+            raise GatewayTimeoutError(f"Run {run_id} is still running; follow it with GET /v1/runs/{run_id}")
         time.sleep(delay)
         delay = min(delay * 1.5, POLL_MAX_SECONDS)
 
 
-def response_messages(actor: Actor, run: dict[str, Any], *, live: bool = True) -> list[LettaMessageBase]:
-    config = run.get("request_config") or {}
-    stored = messages_dal.get_messages(actor.organization_id, run["conversation_id"], run.get("response_message_ids") or [])
-    return presentation.present_all(stored, config, live=live)  # get_messages answers in id order
+def response_messages(actor: Actor, conversation_id: str, ids: list[str], config: RequestConfig) -> list[LettaMessageBase]:
+    stored = messages_dal.get_messages(actor.organization_id, conversation_id, ids)
+    return presentation.present_all(stored, config.model_dump(), live=True)  # get_messages answers in id order
 
 
-def raise_run_error(run: dict[str, Any]) -> None:
-    """A failed run as the send's answer: 404/400 when a missing object or a rule stopped it, else a bare 500."""
-    error_class = {400: BadRequestError, 404: NotFoundError}.get(int(run.get("error_status") or 500))
-    if error_class is None:
-        raise DomainError("An internal server error occurred")
-    raise error_class(str(run.get("error") or "run failed"))
+def _finished_run(actor: Actor, state: RunState, outcome: starter.Outcome, deadline: float) -> RunRecord:
+    """The run record of a run whose execution did not hand back a completed state."""
+    run = runs_dal.get_run(actor.organization_id, state.run_id)
+    if run is None:
+        raise NotFoundError(f"Run not found with id={state.run_id}")
+    if run.finished:
+        return run
+    final = (outcome.output or {}).get("run") or {}
+    if outcome.status == "SUCCEEDED" and final.get("next") == "continue":
+        return wait_for_run(actor, state.run_id, max(0.0, deadline - time.monotonic()))
+    return lifecycle.settle(actor.organization_id, run)  # the execution ended without finishing the run
 
 
 def send_message(actor: Actor, group_id: str, request: LettaRequest) -> LettaResponse:
-    run = start_run(actor, group_id, request)
-    finished = wait_for_run(actor, run["id"], sync_timeout_seconds())
-    if finished["status"] != "completed":
-        raise_run_error(finished)
-    usage = LettaUsageStatistics.model_validate(finished.get("usage") or {})
-    return LettaResponse.model_construct(messages=response_messages(actor, finished), usage=usage)
+    timeout = sync_timeout_seconds()
+    deadline = time.monotonic() + timeout
+    state = begin_run(actor, group_id, request)
+    try:
+        outcome = lifecycle.run_sync(state, timeout)
+    except starter.StillRunning as exc:
+        raise GatewayTimeoutError(f"Run {state.run_id} is still running; follow it with GET /v1/runs/{state.run_id}") from exc
+    final = (outcome.output or {}).get("run") if outcome.status == "SUCCEEDED" else None
+    if final is not None and final.get("status") == "completed":
+        done = RunState.model_validate(final)
+        usage = LettaUsageStatistics(**done.usage.model_dump(), run_ids=done.run_ids)
+        messages = response_messages(actor, group_id, sorted(done.response_ids), done.config)
+        return LettaResponse.model_construct(messages=messages, usage=usage)
+    run = _finished_run(actor, state, outcome, deadline)
+    if run.status != "completed":
+        raise RunFailure.of(run.failure).to_error(run.id)
+    usage = LettaUsageStatistics.model_validate(run.usage or {})
+    return LettaResponse.model_construct(
+        messages=response_messages(actor, group_id, run.response_message_ids, run.request_config), usage=usage
+    )
 
 
-def send_message_async(actor: Actor, group_id: str, request: LettaRequest) -> Run:
-    run = start_run(actor, group_id, request, callback_url=getattr(request, "callback_url", None))
-    return to_run(runs_dal.get_run(actor.organization_id, run["id"]) or run)
+def send_message_async(actor: Actor, group_id: str, request: LettaAsyncRequest) -> Run:
+    state = start_run(actor, group_id, request, callback_url=request.callback_url)
+    run = runs_dal.get_run(actor.organization_id, state.run_id)
+    if run is None:
+        raise NotFoundError(f"Run not found with id={state.run_id}")
+    return run.to_run()
 
 
 def list_messages(

@@ -1,27 +1,20 @@
-"""Runs: the record of one group send (status, usage, stop reason) and its messages (contract §12a)."""
+"""Runs: the record of one send (status, usage, stop reason) and its messages (contract §12a)."""
 
 from __future__ import annotations
 
-from typing import Any, Optional
+from typing import Optional
 
 from ..dal import messages as messages_dal
 from ..dal import runs as runs_dal
 from ..errors import NotFoundError
+from ..models import presentation
 from ..models.identity import Actor
 from ..models.messages import LettaMessageBase
+from ..models.records import RunRecord
 from ..models.runs import Run, RunUsage
-from . import presentation
-
-RUN_FIELDS = set(Run.model_fields)
 
 
-def to_run(record: dict[str, Any]) -> Run:
-    data = {k: v for k, v in record.items() if k in RUN_FIELDS}
-    data["user_id"] = record.get("created_by_id")
-    return Run.model_validate(data)
-
-
-def load_run(actor: Actor, run_id: str) -> dict[str, Any]:
+def load_run(actor: Actor, run_id: str) -> RunRecord:
     record = runs_dal.get_run(actor.organization_id, run_id)
     if record is None:
         raise NotFoundError(f"Run not found with id={run_id}")
@@ -29,11 +22,11 @@ def load_run(actor: Actor, run_id: str) -> dict[str, Any]:
 
 
 def retrieve_run(actor: Actor, run_id: str) -> Run:
-    return to_run(load_run(actor, run_id))
+    return load_run(actor, run_id).to_run()
 
 
 def retrieve_run_usage(actor: Actor, run_id: str) -> RunUsage:
-    usage = load_run(actor, run_id).get("usage") or {}
+    usage = load_run(actor, run_id).usage or {}
     return RunUsage(
         completion_tokens=int(usage.get("completion_tokens", 0)),
         prompt_tokens=int(usage.get("prompt_tokens", 0)),
@@ -53,14 +46,13 @@ def list_run_messages(
 ) -> list[LettaMessageBase]:
     """The messages the sync send would have returned for this run, in order (contract §12a)."""
     run = load_run(actor, run_id)
-    config = run.get("request_config") or {}
-    ids = sorted(run.get("response_message_ids") or [])
+    ids = sorted(run.response_message_ids)
     if after:
         ids = [i for i in ids if i > after]
     if before:
         ids = [i for i in ids if i < before]
-    stored = messages_dal.get_messages(actor.organization_id, run["conversation_id"], ids)
+    stored = messages_dal.get_messages(actor.organization_id, run.conversation_id, ids)
     if role:
         stored = [m for m in stored if m.role == role]
     stored.sort(key=lambda m: m.id, reverse=order == "desc")
-    return presentation.present_all(stored[:limit], config, live=True)
+    return presentation.present_all(stored[:limit], run.request_config.model_dump(), live=True)

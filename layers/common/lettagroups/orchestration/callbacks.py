@@ -12,23 +12,20 @@ import urllib.request
 from datetime import UTC, datetime
 
 from ..dal import runs as runs_dal
-from ..logic.runs import to_run
 from ..observability import logger
-from .context import RunContext
 
 TIMEOUT_SECONDS = 5.0
 
 
-def send_callback(ctx: RunContext) -> None:
-    run = runs_dal.get_run(ctx.org_id, ctx.run_id) or {}
-    url = run.get("callback_url")
-    if not url or run.get("callback_sent_at"):
+def send_callback(org_id: str, run_id: str) -> None:
+    run = runs_dal.get_run(org_id, run_id)
+    if run is None or not run.callback_url or run.callback_sent_at:
         return  # no callback asked for, or already sent by an earlier attempt of this task
-    if not str(url).startswith(("http://", "https://")):
-        runs_dal.update_run(ctx.org_id, ctx.run_id, {"callback_error": "callback_url must be http(s)"}, unless_terminal=False)
+    if not run.callback_url.startswith(("http://", "https://")):
+        runs_dal.update_run(org_id, run_id, {"callback_error": "callback_url must be http(s)"}, unless_terminal=False)
         return
-    body = to_run(run).model_dump_json().encode()
-    request = urllib.request.Request(str(url), data=body, headers={"Content-Type": "application/json"}, method="POST")
+    body = run.to_run().model_dump_json().encode()
+    request = urllib.request.Request(run.callback_url, data=body, headers={"Content-Type": "application/json"}, method="POST")
     fields: dict[str, object] = {"callback_sent_at": datetime.now(UTC).isoformat()}
     try:
         with urllib.request.urlopen(request, timeout=TIMEOUT_SECONDS) as response:  # noqa: S310 - http(s) checked above
@@ -36,9 +33,9 @@ def send_callback(ctx: RunContext) -> None:
     except urllib.error.HTTPError as exc:
         fields["callback_status_code"] = exc.code
     except (urllib.error.URLError, TimeoutError, OSError) as exc:
-        logger.warning("run callback failed", extra={"run_id": ctx.run_id, "error": str(exc)})
+        logger.warning("run callback failed", extra={"run_id": run_id, "error": str(exc)})
         fields["callback_error"] = str(exc)[:500]
-    runs_dal.update_run(ctx.org_id, ctx.run_id, fields, unless_terminal=False)
+    runs_dal.update_run(org_id, run_id, fields, unless_terminal=False)
 
 
 __all__ = ["send_callback"]

@@ -14,11 +14,12 @@ import asyncio
 import logging
 import time
 from collections.abc import AsyncIterator
-from typing import Any, Optional
+from typing import Optional
 
 from ..dal import events as events_dal
 from ..dal import runs as runs_dal
 from ..models.messages import LettaUsageStatistics
+from ..models.records import RunRecord
 from .frames import DONE, KEEPALIVE, error_frame, sse, usage_frame
 
 OPEN = b": stream open\n\n"
@@ -32,11 +33,13 @@ ORPHAN_GRACE_SECONDS = 5.0  # a finished run whose [DONE] never arrived is close
 DEFAULT_DEADLINE_SECONDS = 840.0  # below the stream function's 900 s timeout, so the stream still ends cleanly
 
 
-def _closing_frames(run: Optional[dict[str, Any]]) -> list[str]:
+def _closing_frames(run: Optional[RunRecord]) -> list[str]:
     """What ends a stream whose run finished without writing its own last frames (or never writes any)."""
-    if run is not None and run.get("status") == "completed" and run.get("usage"):
-        usage = LettaUsageStatistics.model_validate({**run["usage"], "steps_messages": None})
+    if run is not None and run.status == "completed" and run.usage:
+        usage = LettaUsageStatistics.model_validate({**run.usage, "steps_messages": None})
         return [usage_frame(usage), DONE]
+    if run is not None and run.failure is not None:
+        return [error_frame(run.failure.detail, run.failure.code), DONE]
     return [error_frame(), DONE]
 
 
@@ -65,7 +68,7 @@ async def tail(
     delay = POLL_SECONDS
     checked_at: Optional[float] = None
     finished_at: Optional[float] = None
-    run: Optional[dict[str, Any]] = None
+    run: Optional[RunRecord] = None
     yield OPEN
     if starting_after > 0:
         seen = await asyncio.to_thread(events_dal.read, org_id, run_id, starting_after - 1, 1)
@@ -90,10 +93,10 @@ async def tail(
         if finished_at is None and (checked_at is None or now - checked_at >= RUN_CHECK_SECONDS):
             checked_at = now
             run = await asyncio.to_thread(runs_dal.get_run, org_id, run_id)
-            if run is None or run.get("status") in runs_dal.TERMINAL:
-                # Group runs append their last frames right after they finish; other runs (background
-                # sleeptime passes) never write any, so there is nothing to wait for.
-                grace = ORPHAN_GRACE_SECONDS if run is not None and run.get("kind", "group") == "group" else 0.0
+            if run is None or run.finished:
+                # Group runs write their last frames as they finish; other runs (background sleeptime passes)
+                # never write any, so there is nothing to wait for.
+                grace = ORPHAN_GRACE_SECONDS if run is not None and run.kind == "group" else 0.0
                 finished_at = now - ORPHAN_GRACE_SECONDS + grace
                 delay = POLL_SECONDS
                 continue  # read once more right away: the last frames may have landed meanwhile

@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import threading
 import time
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any, Optional
@@ -28,6 +29,23 @@ DEFAULT_BASE_URL = "https://api.openai.com/v1"
 CONNECT_TIMEOUT_S = 10.0
 _NAME_RE = re.compile(r"^[^\s<|\\/>]+$")
 PROVIDER = "openai_compatible"
+
+
+_clients: dict[str, httpx.Client] = {}
+_clients_lock = threading.Lock()
+
+
+def shared_client(url: str) -> httpx.Client:
+    """One HTTP client (connection pool, TLS context) per endpoint and process, reused by every call and invocation:
+    creating one costs more than a local model's answer."""
+    import httpx
+
+    origin = httpx.URL(url).copy_with(path="/", query=None, fragment=None)
+    with _clients_lock:
+        client = _clients.get(str(origin))
+        if client is None:
+            client = _clients[str(origin)] = httpx.Client()
+        return client
 
 
 def base_url(llm_config: dict[str, Any]) -> str:
@@ -79,6 +97,11 @@ class OpenAICompatibleProvider:
         self.api_key = api_key if api_key is not None else os.environ.get("OPENAI_API_KEY")
         self.transport = transport
 
+    def transport_client(self) -> httpx.Client:
+        import httpx
+
+        return httpx.Client(transport=self.transport)
+
     def _headers(self) -> dict[str, str]:
         headers = {"Content-Type": "application/json", "Accept": "application/json"}
         if self.api_key:
@@ -93,17 +116,17 @@ class OpenAICompatibleProvider:
         stream = on_delta is not None
         body = request_body(request, stream)
         try:
-            with httpx.Client(timeout=timeout, transport=self.transport) as client:
-                if not stream:
-                    response = client.post(self.url, json=body, headers=self._headers())
+            client = self.transport_client() if self.transport is not None else shared_client(self.url)
+            if not stream:
+                response = client.post(self.url, json=body, headers=self._headers(), timeout=timeout)
+                _raise_for_status(response.status_code, response.text, response.headers)
+                return _parse_completion(_json(response.text))
+            with client.stream("POST", self.url, json=body, headers=self._headers(), timeout=timeout) as response:
+                if response.status_code >= 400:
+                    response.read()
                     _raise_for_status(response.status_code, response.text, response.headers)
-                    return _parse_completion(_json(response.text))
-                with client.stream("POST", self.url, json=body, headers=self._headers()) as response:
-                    if response.status_code >= 400:
-                        response.read()
-                        _raise_for_status(response.status_code, response.text, response.headers)
-                    assert on_delta is not None
-                    return _consume_stream(response.iter_lines(), on_delta, deadline, request.timeout_s)
+                assert on_delta is not None
+                return _consume_stream(response.iter_lines(), on_delta, deadline, request.timeout_s)
         except ModelError:
             raise
         except httpx.TimeoutException as exc:

@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from typing import Any, Optional, Union
 
 from ..ids import otid_for, uuid_part
-from ..models.messages import (
+from .messages import (
     AssistantMessage,
     HiddenReasoningMessage,
     LettaMessageBase,
@@ -25,7 +25,7 @@ from ..models.messages import (
     ToolReturnMessage,
     UserMessage,
 )
-from ..models.stored import StoredMessage
+from .stored import StoredMessage
 
 LOCAL_TIME_FORMAT = "%Y-%m-%d %I:%M:%S %p %Z%z"
 
