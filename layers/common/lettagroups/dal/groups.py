@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from typing import Any, Optional
 
 from ..models.groups import Group
-from . import keys
+from . import attachments, keys
 from .items import ConditionFailed, delete_action, get, put_action, replace_action, transact
 from .table import Expr, batch_get, key, query_all, sort_key_range, table_name
 
@@ -127,12 +127,17 @@ def count_groups(org_id: str) -> int:
     return int(item.get("n", 0)) if item else 0
 
 
+def _attached(changes: list[AgentChange]) -> list[attachments.Pair]:
+    return [(c.agent_id, b) for c in changes for b in c.attach_blocks.values()]
+
+
 def create_group(org_id: str, group: dict[str, Any], changes: list[AgentChange], since: str) -> None:
-    """One transaction: the group, the counter, every membership, every agent change."""
+    """One transaction: the group, the counter, every membership, every agent change (and the back-references
+    of the shared blocks it attaches, dal/attachments.py)."""
     actions = [put_action(_group_item(org_id, group)), _counter_action(org_id, 1)]
     actions += [_membership_put(org_id, a, group["id"], since) for a in dict.fromkeys(group["agent_ids"])]
     actions += [_agent_action(org_id, c) for c in changes]
-    transact(actions)
+    attachments.transact_with(org_id, actions, attached=_attached(changes))
 
 
 def update_group(
@@ -149,7 +154,7 @@ def update_group(
     actions += [_membership_put(org_id, a, group["id"], since) for a in added_members]
     actions += [_membership_delete(org_id, a, group["id"]) for a in removed_members]
     actions += [_agent_action(org_id, c) for c in changes]
-    transact(actions)
+    attachments.transact_with(org_id, actions, attached=_attached(changes))
     group["version"] = expected_version + 1
 
 
