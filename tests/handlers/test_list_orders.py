@@ -239,3 +239,30 @@ def test_messages_order_rules_on_cursors(actor: Actor):
     status, body = invoke(event, actor)
     assert status == 422
     assert_fastapi_422(body, ["query", "order"], "literal_error")
+
+
+def test_a_page_never_comes_back_empty_while_later_messages_follow(actor: Actor):
+    # Given user input, a send_message reply and its tool return (which the list hides), twice
+    group_id = make_group(actor)
+    ids = write_transcript(actor, group_id, 2)
+    tool_return = StoredMessage(
+        id=new_id("message"),
+        organization_id=actor.organization_id,
+        conversation_id=group_id,
+        group_id=group_id,
+        role="tool",
+        name="send_message",
+        tool_call_id="call-1",
+        content=[{"type": "text", "text": json.dumps({"status": "OK", "message": "None", "time": "now"})}],
+        created_at=datetime.now(UTC),
+    )
+    messages_dal.put_messages(actor.organization_id, group_id, [tool_return])
+    ids += write_transcript(actor, group_id, 2)
+    for order in ("asc", "desc"):
+        # When paged one stored message at a time with after=<last item> (limit counts stored messages)
+        pages = [transcript(actor, group_id, {"limit": "1", "order": order})]
+        while pages[-1]:
+            pages.append(transcript(actor, group_id, {"limit": "1", "order": order, "after": pages[-1][-1]["id"]}))
+        # Then no page but the last is empty: the hidden tool return is read past, and every message comes once
+        assert all(pages[:-1]) and pages[-1] == []
+        assert stored_ids([m for page in pages for m in page]) == (ids if order == "asc" else ids[::-1])

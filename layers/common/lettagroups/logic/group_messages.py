@@ -199,15 +199,22 @@ def list_messages(
     # `before`, else the start of the list (0.7.7's default starts at the newest end).
     older, newer = (before, after) if descending else (after, before)
     anchored_at_newer = bool(after) == descending if (after or before) else order != "asc"
-    stored = messages_dal.list_messages(org, group_id, after=older, before=newer, limit=limit, descending=anchored_at_newer)
-    if anchored_at_newer:
-        stored.reverse()  # back to time order
     config = {
         "use_assistant_message": use_assistant_message,
         "assistant_message_tool_name": assistant_message_tool_name,
         "assistant_message_tool_kwarg": assistant_message_tool_kwarg,
     }
-    presented = presentation.present_all(stored, config)
+    while True:
+        stored = messages_dal.list_messages(org, group_id, after=older, before=newer, limit=limit, descending=anchored_at_newer)
+        presented = presentation.present_all(sorted(stored, key=lambda m: m.id), config)
+        if presented or len(stored) < limit:
+            break
+        # Every stored message of this page presents as nothing (e.g. send_message tool returns): an empty page
+        # would end a client's paging although more messages follow, so read on past them.
+        if anchored_at_newer:
+            newer = stored[-1].id
+        else:
+            older = stored[-1].id
     return presented[::-1] if descending else presented
 
 
