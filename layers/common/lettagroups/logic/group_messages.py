@@ -207,10 +207,11 @@ def list_messages(
     while True:
         stored = messages_dal.list_messages(org, group_id, after=older, before=newer, limit=limit, descending=anchored_at_newer)
         presented = presentation.present_all(sorted(stored, key=lambda m: m.id), config)
-        if presented or len(stored) < limit:
+        if presented or len(stored) < limit or order is None:
             break
         # Every stored message of this page presents as nothing (e.g. send_message tool returns): an empty page
-        # would end a client's paging although more messages follow, so read on past them.
+        # would end an auto-paginating client (letta-client 1.x) although more messages follow, so read on past
+        # them. 0.7.7's page (no order) keeps counting them and may come back empty (contract §4.10).
         if anchored_at_newer:
             newer = stored[-1].id
         else:
