@@ -4,6 +4,9 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 PORT ?= 8283
 STAMP := $(VENV)/.installed
+# letta-client 1.7.0 is the package `letta_client` too, so it cannot share the venv with 0.1.138: it lives in its
+# own folder, which the compatibility tests put first on PYTHONPATH of the scripts they run (tests/compat/sdk_scripts).
+SDK_1_7 := $(VENV)/sdk-1.7.0
 
 .PHONY: run test lint format typecheck unit bench bench-peer clean venv
 
@@ -13,8 +16,10 @@ $(STAMP): pyproject.toml package.json
 	@test -x $(PY) || "$$(scripts/find-python.sh)" -m venv $(VENV)
 	@$(PY) -m pip install --quiet --upgrade pip
 	@$(PY) -m pip install --quiet -e ".[dev]"
-	@# asl-validator (npm) checks the state machine definitions in the test suite.
-	@if command -v npm >/dev/null; then npm install --silent --no-audit --no-fund >/dev/null; else echo "npm not found: ASL validation tests will be skipped"; fi
+	@$(PY) -m pip install --quiet --no-warn-conflicts --upgrade --target $(SDK_1_7) letta-client==1.7.0
+	@# asl-validator (npm) checks the state machine definitions in the test suite; @letta-ai/letta-client is Letta's
+	@# TypeScript SDK, driven over HTTP by the compatibility tests.
+	@if command -v npm >/dev/null; then npm install --silent --no-audit --no-fund >/dev/null; else echo "npm not found: ASL validation and TypeScript SDK tests will be skipped"; fi
 	@touch $(STAMP)
 
 run: $(STAMP)  ## Serve the whole API on 127.0.0.1:$(PORT) with embedded AWS emulation and the offline model

@@ -3,7 +3,8 @@
 Importable from every test folder: pytest puts this directory on sys.path for tests/conftest.py.
 """
 
-# `Group` keys in wire order (contract §2.5 and §3.2; `project_id` is the O-2 addition).
+# `Group` keys in wire order (contract §2.5 and §3.2; `project_id` is the O-2 addition; `hidden`, later Letta's
+# field, is appended after them).
 GROUP_KEYS = [
     "id",
     "manager_type",
@@ -19,4 +20,5 @@ GROUP_KEYS = [
     "max_message_buffer_length",
     "min_message_buffer_length",
     "project_id",
+    "hidden",
 ]

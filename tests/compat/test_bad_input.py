@@ -27,6 +27,7 @@ BODY_ROUTES = [
     ("PATCH", "/v1/agents/{agent}"),
     ("POST", "/v1/blocks/"),
     ("PATCH", "/v1/blocks/{block}"),
+    ("PATCH", "/v1/agents/{agent}/core-memory/blocks/{label}"),
 ]
 ID_ROUTES = [
     ("GET", "/v1/groups/{id}", "group"),
@@ -39,6 +40,12 @@ ID_ROUTES = [
     ("GET", "/v1/blocks/{id}", "block"),
     ("PATCH", "/v1/blocks/{id}", "block"),
     ("DELETE", "/v1/blocks/{id}", "block"),
+    ("GET", "/v1/blocks/{id}/agents", "block"),
+    ("GET", "/v1/agents/{id}/core-memory/blocks", "agent"),
+    ("GET", "/v1/agents/{id}/core-memory/blocks/human", "agent"),
+    ("PATCH", "/v1/agents/{id}/core-memory/blocks/human", "agent"),
+    ("PATCH", "/v1/agents/{id}/core-memory/blocks/attach/block-nope", "agent"),
+    ("PATCH", "/v1/agents/{id}/core-memory/blocks/detach/block-nope", "agent"),
 ]
 LIST_ROUTES = ["/v1/groups/", "/v1/agents/", "/v1/blocks/"]
 
@@ -79,11 +86,11 @@ BAD_BODIES: list[tuple[str, bytes, int]] = [
 
 @pytest.fixture(scope="module")
 def targets(letta: Letta) -> Iterator[dict[str, str]]:
-    """One real group, agent and block for the routes that need an id."""
+    """One real group, agent and block (the agent's, under `label`) for the routes that need an id."""
     block = letta.blocks.create(label="bad-input", value="v")
-    agent = letta.agents.create(name="bad-input")
+    agent = letta.agents.create(name="bad-input", block_ids=[block.id])
     group = letta.groups.create(agent_ids=[agent.id], description="bad input")
-    yield {"group": group.id, "agent": agent.id, "block": block.id}
+    yield {"group": group.id, "agent": agent.id, "block": block.id, "label": "bad-input"}
     letta.groups.delete(group.id)
     letta.agents.delete(agent.id)
     letta.blocks.delete(block.id)
@@ -189,6 +196,11 @@ SCHEMA_CASES: list[tuple[str, str, dict[str, Any], list[Any]]] = [
     ("PATCH", "/v1/blocks/{block}", {"limit": 0}, ["body", "limit"]),
     ("PATCH", "/v1/blocks/{block}", {"label": ""}, ["body", "label"]),
     ("PATCH", "/v1/blocks/{block}", {"metadata": "x"}, ["body", "metadata"]),
+    ("PATCH", "/v1/blocks/{block}", {"value": "x" * 11, "limit": 10}, ["body"]),
+    ("POST", "/v1/blocks/", {"label": "x", "value": "x" * 11, "limit": 10}, ["body"]),
+    ("PATCH", "/v1/agents/{agent}/core-memory/blocks/{label}", {"limit": 0}, ["body", "limit"]),
+    ("PATCH", "/v1/agents/{agent}/core-memory/blocks/{label}", {"label": ""}, ["body", "label"]),
+    ("PATCH", "/v1/agents/{agent}/core-memory/blocks/{label}", {"value": "x" * 11, "limit": 10}, ["body"]),
 ]
 
 
@@ -232,7 +244,11 @@ def test_rejected_creates_with_unknown_references_write_nothing(
         ("/v1/agents/", {"name": "n", "memory_blocks": [{"label": "p", "value": "1"}, {"label": "p", "value": "2"}]}, 400),
         # Too big for one stored item (400 KB) although under the body limit: 413, never a storage 500
         ("/v1/agents/", {"name": "n", "system": "\U0001f600" * 100_000, "description": "\U0001f600" * 10_000}, 413),
-        ("/v1/blocks/", {"label": "big", "value": "\U0001f600" * 100_000, "description": "\U0001f600" * 10_000}, 413),
+        (
+            "/v1/blocks/",
+            {"label": "big", "value": "\U0001f600" * 100_000, "limit": 100_000, "description": "\U0001f600" * 10_000},
+            413,
+        ),
     ]
     for path, body, status in cases:
         assert_error(http.post(path, json=body), status)

@@ -101,7 +101,9 @@ def test_create_without_manager_config_is_round_robin_with_the_wire_shape(http: 
     assert body["id"].startswith("group-") and len(body["id"]) == len("group-") + 36
     assert body["manager_type"] == "round_robin" and body["max_turns"] is None
     assert body["shared_block_ids"] == [] and body["project_id"] is None
-    assert all(body[k] is None for k in GROUP_KEYS[5:])
+    assert all(body[k] is None for k in GROUP_KEYS[5:-1])
+    # And `hidden` (later Letta's, appended last) is false
+    assert body["hidden"] is False
 
 
 def test_round_robin_create_with_four_agents(made: Tracker) -> None:

@@ -27,6 +27,7 @@ from lettagroups.dal import users
 from lettagroups.ids import new_id
 from lettagroups.logic import agents as agents_logic
 from lettagroups.logic import blocks as blocks_logic
+from lettagroups.logic import core_memory as core_memory_logic
 from lettagroups.logic import group_messages as messages_logic
 from lettagroups.logic import groups as groups_logic
 from lettagroups.logic import runs as runs_logic
@@ -61,6 +62,11 @@ class World:
     block: str
     message: str
     run: str
+
+    @property
+    def block_label(self) -> str:
+        """The label of `block` (attached to both agents by the group's shared blocks)."""
+        return "human"
 
     @property
     def ids(self) -> list[str]:
@@ -128,6 +134,7 @@ def snapshot(world: World) -> dict[str, Any]:
                 "messages": [m.model_dump(mode="json") for m in messages_logic.list_messages(a, world.group, limit=100)],
                 "run": runs_logic.retrieve_run(a, world.run).model_dump(mode="json"),
                 "agent_groups": [g.id for g in groups_logic.list_agent_groups(a, world.agent)],
+                "block_agents": [x.id for x in core_memory_logic.list_agents_for_block(a, world.block)],
             },
             default=str,
         )
@@ -202,6 +209,23 @@ CASES: dict[str, list[Call]] = {
     "GET /v1/blocks/{block_id}": [Call({"block_id": "b.block"})],
     "PATCH /v1/blocks/{block_id}": [Call({"block_id": "b.block"}, None, {"value": "pwned"})],
     "DELETE /v1/blocks/{block_id}": [Call({"block_id": "b.block"})],
+    "GET /v1/blocks/{block_id}/agents": [Call({"block_id": "b.block"})],
+    "GET /v1/agents/{agent_id}/core-memory/blocks": [
+        Call({"agent_id": "b.agent"}),
+        Call({"agent_id": "a.agent"}, {"after": "b.block"}),
+    ],
+    "GET /v1/agents/{agent_id}/core-memory/blocks/{block_label}": [Call({"agent_id": "b.agent", "block_label": "b.block_label"})],
+    "PATCH /v1/agents/{agent_id}/core-memory/blocks/{block_label}": [
+        Call({"agent_id": "b.agent", "block_label": "b.block_label"}, None, {"value": "pwned"})
+    ],
+    "PATCH /v1/agents/{agent_id}/core-memory/blocks/attach/{block_id}": [
+        Call({"agent_id": "a.agent", "block_id": "b.block"}),
+        Call({"agent_id": "b.agent", "block_id": "a.block"}),
+    ],
+    "PATCH /v1/agents/{agent_id}/core-memory/blocks/detach/{block_id}": [
+        Call({"agent_id": "b.agent", "block_id": "b.block"}),
+        Call({"agent_id": "a.agent", "block_id": "b.block"}),
+    ],
     "POST /v1/groups/{group_id}/messages": [Call({"group_id": "b.group"}, None, SEND)],
     "POST /v1/groups/{group_id}/messages/async": [Call({"group_id": "b.group"}, None, SEND)],
     "GET /v1/groups/{group_id}/messages": [

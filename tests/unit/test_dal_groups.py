@@ -93,6 +93,7 @@ def test_create_then_get_round_trips_every_field(org: str):
         termination_token="DONE!",
         max_turns=4,
         project_id="p1",
+        hidden=True,
     )
     # When it is created and read back
     groups_dal.create_group(org, group, [], SINCE)
@@ -112,6 +113,8 @@ def test_unset_lists_read_back_as_empty_lists(org: str):
     assert stored is not None
     assert stored["agent_ids"] == [] and stored["shared_block_ids"] == []
     assert stored["manager_agent_id"] is None and stored["project_id"] is None
+    # And a group stored without `hidden` (before the field existed) reads back as visible
+    assert stored["hidden"] is False
 
 
 def test_groups_are_invisible_to_other_organizations(org: str):
@@ -302,6 +305,42 @@ def test_window_between_two_cursors_excludes_both(org: str):
     # Then the groups strictly between them, ascending; a limit keeps the first ones (contract O-4)
     assert window == created[3:8]
     assert limited == created[3:6]
+
+
+def test_descending_pages_with_after_cover_every_group_once_newest_first(org: str, small_pages: SmallPages):
+    created = [create(org)["id"] for _ in range(23)]
+    # When paging newest first, 5 at a time, with `after` = the last group of the previous page
+    seen: list[str] = []
+    page = ids(list_groups(org, limit=5, descending=True))
+    while page:
+        seen += page
+        page = ids(list_groups(org, after=page[-1], limit=5, descending=True))
+    # Then the pages concatenate to the whole list, newest first
+    assert seen == created[::-1]
+
+
+def test_descending_before_is_anchored_at_the_cursor_and_both_cursors_bound_a_window(org: str):
+    created = [create(org)["id"] for _ in range(12)]
+    # When listing newest first with `before` (the groups that precede it in that order: newer ones)
+    page = ids(list_groups(org, before=created[3], limit=4, descending=True))
+    # Then the page holds the 4 groups right before the cursor in that order, still newest first
+    assert page == [created[7], created[6], created[5], created[4]]
+    # And `after` (newer) with `before` (older) bounds the window strictly, newest first
+    assert ids(list_groups(org, after=created[9], before=created[2], descending=True)) == created[8:2:-1]
+    assert ids(list_groups(org, after=created[9], before=created[2], limit=2, descending=True)) == [created[8], created[7]]
+
+
+def test_hidden_groups_are_left_out_unless_included(org: str, small_pages: SmallPages):
+    # Given visible and hidden groups interleaved, and a store that pages every 4 items
+    made = [create(org, hidden=i % 3 == 0) for i in range(15)]
+    visible = [g["id"] for g in made if not g["hidden"]]
+    # When listed without hidden groups, with and without a limit
+    # Then only visible ones come back, and a limited page is filled across store pages
+    assert ids(list_groups(org, include_hidden=False)) == visible
+    assert ids(list_groups(org, include_hidden=False, limit=6)) == visible[:6]
+    assert ids(list_groups(org, include_hidden=False, limit=3, descending=True)) == visible[::-1][:3]
+    # And including them gives everything
+    assert ids(list_groups(org)) == [g["id"] for g in made]
 
 
 def test_listing_ignores_non_group_items_of_the_partition(org: str):

@@ -1,12 +1,17 @@
-"""Agents and blocks in the organization partition."""
+"""Agents and blocks in the organization partition.
+
+Writes that change which blocks an agent holds also write the blocks' back-references (dal/attachments.py):
+derived here for new agents and for blocks created in the same write, declared by the caller otherwise.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any, Optional
 
 from ..models.records import StepRecord
-from . import keys
+from . import attachments, keys
+from .attachments import Pair
 from .items import ConditionFailed, delete_action, get, put_action, replace_action, transact
 from .table import Expr, batch_get, key, query_all, sort_key_range
 
@@ -64,11 +69,22 @@ def get_blocks(org_id: str, block_ids: list[str]) -> dict[str, dict[str, Any]]:
     return {i["id"]: _clean(i) for i in items if i.get("entity") == "block"}  # type: ignore[misc]
 
 
+def _holds(agents: Sequence[dict[str, Any]], block_ids: Iterable[str]) -> list[Pair]:
+    """The (agent, block) pairs among `block_ids` that these agents hold."""
+    wanted = set(block_ids)
+    return [(a["id"], b) for a in agents for b in a.get("block_ids") or [] if b in wanted]
+
+
+def held(agent: dict[str, Any]) -> list[Pair]:
+    """Every (agent, block) pair of an agent item."""
+    return [(agent["id"], b) for b in agent.get("block_ids") or []]
+
+
 def create_agent(org_id: str, agent: dict[str, Any], new_blocks: list[dict[str, Any]]) -> None:
     """The agent and the blocks created with it, all or nothing."""
     actions = [put_action(agent_key_item(org_id, {**agent, "version": 0}))]
     actions += [put_action(block_key_item(org_id, {**b, "version": 0})) for b in new_blocks]
-    transact(actions)
+    attachments.transact_with(org_id, actions, attached=held(agent))
 
 
 def transact_write(
@@ -78,25 +94,41 @@ def transact_write(
     new_blocks: Sequence[dict[str, Any]] = (),
     replaced_agents: Sequence[tuple[dict[str, Any], int]] = (),
     deleted_agents: Sequence[str] = (),
+    attached: Sequence[Pair] = (),
+    detached: Sequence[Pair] = (),
 ) -> None:
+    """One write. Back-references: new agents' blocks and blocks created here are derived; `attached` and
+    `detached` declare the other attachment changes (e.g. the blocks of `deleted_agents`)."""
     actions = [put_action(agent_key_item(org_id, {**a, "version": 0})) for a in new_agents]
     actions += [put_action(block_key_item(org_id, {**b, "version": 0})) for b in new_blocks]
     actions += [replace_action(agent_key_item(org_id, a), v) for a, v in replaced_agents]
     actions += [delete_action(keys.org_pk(org_id), keys.agent_sk(a), must_exist=True) for a in deleted_agents]
-    transact(actions)
+    derived = [p for a in new_agents for p in held(a)]
+    derived += _holds([a for a, _ in replaced_agents], (b["id"] for b in new_blocks))
+    attachments.transact_with(org_id, actions, attached=[*derived, *attached], detached=detached)
 
 
-def replace_agent(org_id: str, agent: dict[str, Any], expected_version: int) -> None:
-    transact([replace_action(agent_key_item(org_id, agent), expected_version)])
+def replace_agent(
+    org_id: str, agent: dict[str, Any], expected_version: int, *, attached: Sequence[Pair] = (), detached: Sequence[Pair] = ()
+) -> None:
+    attachments.transact_with(org_id, [replace_action(agent_key_item(org_id, agent), expected_version)], attached, detached)
 
 
-def _with_agents(org_id: str, agents: Sequence[tuple[dict[str, Any], int]], final: dict[str, Any]) -> None:
+def attach_block(org_id: str, agent: dict[str, Any], expected_version: int, block_id: str) -> None:
+    """Replace the agent (now holding `block_id`) if it is unchanged and the block still exists."""
+    actions = [replace_action(agent_key_item(org_id, agent), expected_version), attachments.block_exists_check(org_id, block_id)]
+    attachments.transact_with(org_id, actions, attached=[(agent["id"], block_id)])
+
+
+def _with_agents(
+    org_id: str, agents: Sequence[tuple[dict[str, Any], int]], final: dict[str, Any], detached: Sequence[Pair] = ()
+) -> None:
     """Versioned agent replacements, then `final`; one transaction unless there are more than 99 agents."""
     actions = [replace_action(agent_key_item(org_id, a), v) for a, v in agents]
     while len(actions) >= TRANSACTION_MAX:
         transact(actions[: TRANSACTION_MAX - 1])
         actions = actions[TRANSACTION_MAX - 1 :]
-    transact([*actions, final])
+    attachments.transact_with(org_id, [*actions, final], detached=detached)
 
 
 def replace_block(
@@ -110,9 +142,13 @@ def create_block(org_id: str, block: dict[str, Any]) -> None:
     transact([put_action(block_key_item(org_id, {**block, "version": 0}))])
 
 
-def delete_block(org_id: str, block_id: str, agents: Sequence[tuple[dict[str, Any], int]] = ()) -> None:
-    """Delete a block, and replace the agents it is detached from."""
-    _with_agents(org_id, agents, delete_action(keys.org_pk(org_id), keys.block_sk(block_id), must_exist=True))
+def delete_block(
+    org_id: str, block_id: str, agents: Sequence[tuple[dict[str, Any], int]] = (), referenced_by: Sequence[str] = ()
+) -> None:
+    """Delete a block, replace the agents it is detached from, and drop its back-references
+    (`referenced_by`: every agent they name)."""
+    final = delete_action(keys.org_pk(org_id), keys.block_sk(block_id), must_exist=True)
+    _with_agents(org_id, agents, final, detached=[(a, block_id) for a in referenced_by])
 
 
 def _list(org_id: str, prefix: str, after: Optional[str], before: Optional[str], limit: Optional[int]) -> list[dict[str, Any]]:

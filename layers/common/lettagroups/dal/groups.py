@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from typing import Any, Optional
 
 from ..models.groups import Group
-from . import keys
+from . import attachments, keys
 from .items import ConditionFailed, delete_action, get, put_action, replace_action, transact
 from .table import Expr, batch_get, key, query_all, sort_key_range, table_name
 
@@ -47,6 +47,7 @@ def _strip(item: dict[str, Any]) -> dict[str, Any]:
     group = {k: item.get(k) for k in GROUP_FIELDS}
     group["agent_ids"] = group.get("agent_ids") or []
     group["shared_block_ids"] = group.get("shared_block_ids") or []
+    group["hidden"] = bool(group.get("hidden"))  # groups stored before `hidden` existed are visible
     group["version"] = item.get("version", 0)
     return group
 
@@ -141,12 +142,17 @@ def count_groups(org_id: str) -> int:
     return int(item.get("n", 0)) if item else 0
 
 
+def _attached(changes: list[AgentChange]) -> list[attachments.Pair]:
+    return [(c.agent_id, b) for c in changes for b in c.attach_blocks.values()]
+
+
 def create_group(org_id: str, group: dict[str, Any], changes: list[AgentChange], since: str) -> None:
-    """One transaction: the group, the counter, every membership, every agent change."""
+    """One transaction: the group, the counter, every membership, every agent change (and the back-references
+    of the shared blocks it attaches, dal/attachments.py)."""
     actions = [put_action(_group_item(org_id, group)), _counter_action(org_id, 1)]
     actions += [_membership_put(org_id, a, group["id"], since) for a in dict.fromkeys(group["agent_ids"])]
     actions += [_agent_action(org_id, c) for c in changes]
-    transact(actions)
+    attachments.transact_with(org_id, actions, attached=_attached(changes))
 
 
 def update_group(
@@ -163,7 +169,7 @@ def update_group(
     actions += [_membership_put(org_id, a, group["id"], since) for a in added_members]
     actions += [_membership_delete(org_id, a, group["id"]) for a in removed_members]
     actions += [_agent_action(org_id, c) for c in changes]
-    transact(actions)
+    attachments.transact_with(org_id, actions, attached=_attached(changes))
     group["version"] = expected_version + 1
 
 
@@ -237,23 +243,36 @@ def list_groups(
     after: Optional[str],
     before: Optional[str],
     limit: Optional[int],
+    descending: bool = False,
+    include_hidden: bool = True,
 ) -> list[dict[str, Any]]:
-    """Groups in creation order. Served by the base table, or GSI1 (manager type), or GSI2 (project)."""
-    predicate = None
+    """Groups in creation order (newest first when `descending`). Served by the base table, or GSI1
+    (manager type), or GSI2 (project).
+
+    The cursors are relative to that order (`after` = the groups that follow it in the list) and the page is
+    anchored at the cursor: the first `limit` after `after`, or, with `before` alone, the last `limit`
+    before `before`, so paging either way never skips a group.
+    """
+    conditions = []
     if project_id is not None:
         index, pk_name, sk_name = "GSI2", "GSI2PK", "GSI2SK"
         pk = keys.group_project_pk(org_id, project_id)
         if manager_type is not None:
-            predicate = lambda item: item.get("manager_type") == manager_type  # noqa: E731
+            conditions.append(lambda item: item.get("manager_type") == manager_type)
     elif manager_type is not None:
         index, pk_name, sk_name = "GSI1", "GSI1PK", "GSI1SK"
         pk = keys.group_mt_pk(org_id, manager_type)
     else:
         index, pk_name, sk_name = "", "PK", "SK"
         pk = keys.org_pk(org_id)
+    if not include_hidden:
+        conditions.append(lambda item: not item.get("hidden"))
+    predicate = (lambda item: all(c(item) for c in conditions)) if conditions else None
 
+    # In creation order the window is (older, newer): descending swaps which cursor bounds which side.
+    older, newer = (before, after) if descending else (after, before)
     expr = Expr()
-    params: dict[str, Any] = {"KeyConditionExpression": sort_key_range(expr, pk_name, pk, sk_name, keys.GROUP, after, before)}
+    params: dict[str, Any] = {"KeyConditionExpression": sort_key_range(expr, pk_name, pk, sk_name, keys.GROUP, older, newer)}
     params.update(expr.params())
     if index:
         params["IndexName"] = index
@@ -263,10 +282,11 @@ def list_groups(
     if limit is not None:
         # BETWEEN is inclusive: ask for the cursors too, then drop them.
         params["Limit"] = max(limit + len(exclude), 1)
-    if before and not after and limit is not None:
-        params["ScanIndexForward"] = False
-        return list(reversed(_page(params, limit, exclude, predicate)))
-    return _page(params, limit, exclude, predicate)
+    # A page anchored at `before` is read from the cursor backwards, then put back in list order.
+    from_before = bool(before and not after and limit is not None)
+    params["ScanIndexForward"] = descending == from_before
+    page = _page(params, limit, exclude, predicate)
+    return list(reversed(page)) if from_before else page
 
 
 def list_memberships(org_id: str, agent_id: str) -> list[str]:

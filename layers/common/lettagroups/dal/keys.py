@@ -7,6 +7,7 @@
 | agent             | ORG#o                    | AGENT#<agent_id>       |                                    |                                 |
 | agent membership  | ORG#o#AGENT#<agent_id>   | MEMBER#<group_id>      |                                    |                                 |
 | block             | ORG#o                    | BLOCK#<block_id>       |                                    |                                 |
+| block attachment  | ORG#o#BLOCK#<block_id>   | AGENT#<agent_id>       |                                    |                                 |
 | organization      | ORG#o                    | ORG                    |                                    |                                 |
 | user              | ORG#o                    | USER#<user_id>         |                                    |                                 |
 | user lookup       | USER#<user_id>           | USER                   |                                    |                                 |
@@ -18,6 +19,9 @@
 | group run lock    | ORG#o                    | LOCK#<group_id>        |                                    |                                 |
 
 Access patterns: see docs in README ("Data model"). Ids are UUIDv7, so `SK` order is creation order.
+The block attachment is the back-reference of an agent's `block_ids` (the agent item is the source of truth):
+"the agents holding block b" is one Query of `ORG#o#BLOCK#b`, in agent creation order, with id cursors as key
+conditions (dal/attachments.py).
 """
 
 from __future__ import annotations
@@ -62,6 +66,14 @@ def membership_sk(group_id: str) -> str:
 
 def block_sk(block_id: str) -> str:
     return f"{BLOCK}{block_id}"
+
+
+def attachment_pk(org_id: str, block_id: str) -> str:
+    return f"ORG#{org_id}#BLOCK#{block_id}"
+
+
+def attachment_sk(agent_id: str) -> str:
+    return f"{AGENT}{agent_id}"
 
 
 def user_sk(user_id: str) -> str:

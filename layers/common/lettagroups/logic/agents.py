@@ -168,12 +168,12 @@ def create_agent(actor: Actor, request: CreateAgent, project_id: Optional[str] =
     record["block_ids"] = [b["id"] for b in new_blocks] + attached
     record["block_labels"] = labels
     agents_dal.create_agent(org, record, new_blocks)
-    if request.enable_sleeptime and request.agent_type in ("memgpt_agent", "voice_convo_agent"):
+    if request.enable_sleeptime:
         try:
             _create_sleeptime_group(actor, record)
         except Exception:
             # All or nothing: without its sleeptime group the main agent must not exist either.
-            agents_dal.transact_write(org, deleted_agents=[record["id"]])
+            agents_dal.transact_write(org, deleted_agents=[record["id"]], detached=agents_dal.held(record))
             for orphan in new_blocks:
                 agents_dal.delete_block(org, orphan["id"])
             raise
@@ -182,7 +182,8 @@ def create_agent(actor: Actor, request: CreateAgent, project_id: Optional[str] =
 
 
 def _create_sleeptime_group(actor: Actor, main: dict[str, Any]) -> None:
-    """The background agent and its group, for a main agent with `enable_sleeptime`."""
+    """The background agent and its group, for a main agent with `enable_sleeptime`: as Letta 0.7.7, a
+    voice_sleeptime group for a voice_convo_agent and a sleeptime group for every other agent type."""
     org = actor.organization_id
     voice = main["agent_type"] == "voice_convo_agent"
     sleeper_request = CreateAgent(
@@ -219,7 +220,7 @@ def _create_sleeptime_group(actor: Actor, main: dict[str, Any]) -> None:
             project_id=main.get("project_id"),
         )
     except Exception:
-        agents_dal.transact_write(org, deleted_agents=[sleeper["id"]])
+        agents_dal.transact_write(org, deleted_agents=[sleeper["id"]], detached=agents_dal.held(sleeper))
         raise
 
 
@@ -256,6 +257,12 @@ def list_agents(
         records = [r for r in records if r.get("project_id") == project_id]
     if limit is not None:
         records = records[:limit]
+    return to_agent_states(actor, records)
+
+
+def to_agent_states(actor: Actor, records: list[dict[str, Any]]) -> list[AgentState]:
+    """Many agents' states with one BatchGet for all their blocks and one for the groups they manage."""
+    org = actor.organization_id
     block_ids = list(dict.fromkeys(b for r in records for b in r.get("block_ids") or []))
     blocks = agents_dal.get_blocks(org, block_ids) if block_ids else {}
     group_ids = list(dict.fromkeys(g for r in records for g in r.get("managed_group_ids") or []))
@@ -292,20 +299,18 @@ def modify_agent(actor: Actor, agent_id: str, request: UpdateAgent) -> AgentStat
             labels: dict[str, str] = {}
             updated["block_ids"] = _attach_existing_blocks(org, list(request.block_ids), labels)
             updated["block_labels"] = labels
-        turn_on_sleeptime = bool(request.enable_sleeptime) and not record.get("enable_sleeptime")
+        # As Letta 0.7.7: enable_sleeptime=true on an agent that manages no group creates its sleeptime group.
+        turn_on_sleeptime = bool(request.enable_sleeptime)
         if request.enable_sleeptime is not None:
             updated["enable_sleeptime"] = request.enable_sleeptime
         updated["last_updated_by_id"] = actor.user_id
         updated["updated_at"] = _now()
+        before, after = set(agents_dal.held(record)), set(agents_dal.held(updated))
         try:
-            agents_dal.replace_agent(org, updated, version)
+            agents_dal.replace_agent(org, updated, version, attached=sorted(after - before), detached=sorted(before - after))
         except agents_dal.ConditionFailed:
             continue
-        if (
-            turn_on_sleeptime
-            and not updated.get("managed_group_ids")
-            and updated["agent_type"] in ("memgpt_agent", "voice_convo_agent")
-        ):
+        if turn_on_sleeptime and not updated.get("managed_group_ids"):
             _create_sleeptime_group(actor, {**updated, "version": version + 1})
         return retrieve_agent(actor, agent_id)
     raise ConflictError(f"Agent {agent_id} was modified concurrently; retry")
@@ -323,14 +328,14 @@ def delete_agent(actor: Actor, agent_id: str) -> AgentDeleted:
     for group in managed:
         # Deleting a sleeptime manager takes its group and background agents with it (contract §8.4).
         groups_dal.delete_group(org, {**group, "manager_agent_id": None})
-        sleepers = [a for a in group["agent_ids"] if a != agent_id]
-        for sleeper in sleepers:
+        sleepers = agents_dal.get_agents(org, [a for a in group["agent_ids"] if a != agent_id])
+        for sleeper in sleepers.values():
             try:
-                agents_dal.transact_write(org, deleted_agents=[sleeper])
+                agents_dal.transact_write(org, deleted_agents=[sleeper["id"]], detached=agents_dal.held(sleeper))
             except agents_dal.ConditionFailed:
                 pass  # already gone
     try:
-        agents_dal.transact_write(org, deleted_agents=[agent_id])
+        agents_dal.transact_write(org, deleted_agents=[agent_id], detached=agents_dal.held(record))
     except agents_dal.ConditionFailed as exc:
         raise agent_not_found(agent_id) from exc
     return AgentDeleted(message=f"Agent id={agent_id} successfully deleted")

@@ -6,7 +6,8 @@ from datetime import UTC, datetime
 from typing import Any, Optional
 
 from ..dal import agents as agents_dal
-from ..errors import ConflictError, NotFoundError
+from ..dal import attachments as attachments_dal
+from ..errors import BadRequestError, ConflictError, NotFoundError
 from ..ids import new_id
 from ..models.blocks import Block, BlockUpdate, CreateBlock
 from ..models.groups import is_storable_id
@@ -34,7 +35,7 @@ def to_block(record: dict[str, Any]) -> Block:
     return Block.model_validate({k: v for k, v in record.items() if k in Block.model_fields})
 
 
-def _load(actor: Actor, block_id: str) -> dict[str, Any]:
+def load_block(actor: Actor, block_id: str) -> dict[str, Any]:
     record = agents_dal.get_block(actor.organization_id, block_id) if is_storable_id(block_id) else None
     if record is None:
         raise block_not_found(block_id)
@@ -48,7 +49,7 @@ def create_block(actor: Actor, request: CreateBlock) -> Block:
 
 
 def retrieve_block(actor: Actor, block_id: str) -> Block:
-    return to_block(_load(actor, block_id))
+    return to_block(load_block(actor, block_id))
 
 
 def list_blocks(
@@ -69,9 +70,19 @@ def list_blocks(
     return [to_block(r) for r in records]
 
 
-def _agents_with(org: str, block_id: str) -> list[dict[str, Any]]:
-    """Every agent the block is attached to (a scan of the organization's agents: blocks keep no back-references)."""
-    return [a for a in agents_dal.list_agents(org, None, None, None) if block_id in (a.get("block_ids") or [])]
+def holders(org: str, block_id: str) -> tuple[list[dict[str, Any]], list[str]]:
+    """The agents holding the block (a Query of its back-references, then one BatchGet), and every agent id the
+    back-references name (a reference left by a write that failed halfway names an agent that does not hold it)."""
+    referenced = list(attachments_dal.iter_agent_ids(org, block_id))
+    agents = agents_dal.get_agents(org, referenced) if referenced else {}
+    holding = [agents[a] for a in referenced if a in agents and block_id in (agents[a].get("block_ids") or [])]
+    return holding, referenced
+
+
+def check_char_limit(value: Optional[str], limit: Optional[int]) -> None:
+    """As Letta: a block's value must fit its character limit (checked on the block a write would leave)."""
+    if value is not None and limit is not None and len(value) > limit:
+        raise BadRequestError(f"Edit failed: Exceeds {limit} character limit (requested {len(value)})")
 
 
 def _relabelled(agents: list[dict[str, Any]], block_id: str, old: Optional[str], new: str) -> list[tuple[dict[str, Any], int]]:
@@ -100,12 +111,14 @@ def _detached(agents: list[dict[str, Any]], block_id: str) -> list[tuple[dict[st
 def modify_block(actor: Actor, block_id: str, request: BlockUpdate) -> Block:
     org = actor.organization_id
     for _ in range(MAX_WRITE_RETRIES):
-        record = _load(actor, block_id)
+        record = load_block(actor, block_id)
         version = record.get("version", 0)
         changes = request.model_dump(exclude_unset=True)
         updated = {**record, **{k: v for k, v in changes.items() if v is not None}, "last_updated_by_id": actor.user_id}
+        if "value" in changes or "limit" in changes:
+            check_char_limit(updated.get("value"), updated.get("limit"))
         relabel = updated.get("label") != record.get("label")
-        agents = _relabelled(_agents_with(org, block_id), block_id, record.get("label"), updated["label"]) if relabel else []
+        agents = _relabelled(holders(org, block_id)[0], block_id, record.get("label"), updated["label"]) if relabel else []
         try:
             agents_dal.replace_block(org, updated, version, agents)
             return to_block(updated)
@@ -118,9 +131,10 @@ def delete_block(actor: Actor, block_id: str) -> Block:
     """Delete a block and detach it from every agent (as Letta's cascade); returns the deleted block."""
     org = actor.organization_id
     for _ in range(MAX_WRITE_RETRIES):
-        record = _load(actor, block_id)
+        record = load_block(actor, block_id)
+        holding, referenced = holders(org, block_id)
         try:
-            agents_dal.delete_block(org, block_id, _detached(_agents_with(org, block_id), block_id))
+            agents_dal.delete_block(org, block_id, _detached(holding, block_id), referenced)
             return to_block(record)
         except agents_dal.ConditionFailed:
             continue  # deleted concurrently (then the next read is a 404) or an agent changed meanwhile

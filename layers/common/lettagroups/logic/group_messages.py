@@ -14,6 +14,7 @@ from ..dal import runs as runs_dal
 from ..errors import BadRequestError, GatewayTimeoutError, NotFoundError
 from ..ids import new_id
 from ..models import presentation
+from ..models.groups import ListOrder
 from ..models.identity import Actor
 from ..models.messages import (
     LettaAsyncRequest,
@@ -30,7 +31,7 @@ from ..models.stored import StoredMessage
 from ..orchestration import lifecycle, starter
 from ..orchestration.failure import RunFailure
 from ..orchestration.state import MAX_TURNS_CAP, RunState
-from .groups import load_group
+from .groups import check_window, load_group
 
 POLL_INITIAL_SECONDS = 0.02
 POLL_MAX_SECONDS = 0.25
@@ -191,29 +192,48 @@ def list_messages(
     after: Optional[str] = None,
     before: Optional[str] = None,
     limit: int = 10,
+    order: Optional[ListOrder] = None,
     use_assistant_message: bool = True,
     assistant_message_tool_name: str = "send_message",
     assistant_message_tool_kwarg: str = "message",
 ) -> list[LettaMessageBase]:
+    """The group's transcript, a page anchored at the cursor (contract §4.10).
+
+    `order` is later Letta's: `asc` (oldest first) or `desc` (newest first, the exact reverse), with cursors
+    relative to it (with `desc`, `after` pages towards older messages). Without it (None) the page is 0.7.7's:
+    as `asc`, except that with no cursor it holds the newest `limit` messages.
+    """
     org = actor.organization_id
     load_group(actor, group_id)
     for cursor in (after, before):
         if cursor and messages_dal.get_message(org, group_id, cursor) is None:
             raise NotFoundError(f"No message found with id '{cursor}'")
-    if after and before and before <= after:
-        raise BadRequestError("'before' reference must be later than 'after' reference")
+    check_window(after, before, order or "asc")
     if limit == 0:
         return []
-    if after:
-        stored = messages_dal.list_messages(org, group_id, after=after, before=before, limit=limit)
-    else:
-        stored = list(reversed(messages_dal.list_messages(org, group_id, before=before, limit=limit, descending=True)))
+    descending = order == "desc"
+    # In time order the window is (older, newer); the scan starts at the page's anchor: `after`, else
+    # `before`, else the start of the list (0.7.7's default starts at the newest end).
+    older, newer = (before, after) if descending else (after, before)
+    anchored_at_newer = bool(after) == descending if (after or before) else order != "asc"
     config = {
         "use_assistant_message": use_assistant_message,
         "assistant_message_tool_name": assistant_message_tool_name,
         "assistant_message_tool_kwarg": assistant_message_tool_kwarg,
     }
-    return presentation.present_all(stored, config)
+    while True:
+        stored = messages_dal.list_messages(org, group_id, after=older, before=newer, limit=limit, descending=anchored_at_newer)
+        presented = presentation.present_all(sorted(stored, key=lambda m: m.id), config)
+        if presented or len(stored) < limit or order is None:
+            break
+        # Every stored message of this page presents as nothing (e.g. send_message tool returns): an empty page
+        # would end an auto-paginating client (letta-client 1.x) although more messages follow, so read on past
+        # them. 0.7.7's page (no order) keeps counting them and may come back empty (contract §4.10).
+        if anchored_at_newer:
+            newer = stored[-1].id
+        else:
+            older = stored[-1].id
+    return presented[::-1] if descending else presented
 
 
 def _presentable_type(message: StoredMessage) -> str | None:

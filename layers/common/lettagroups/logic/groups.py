@@ -16,6 +16,7 @@ from ..models.groups import (
     GroupCreate,
     GroupDeleted,
     GroupUpdate,
+    ListOrder,
     ManagerType,
     RoundRobinManager,
     RoundRobinManagerUpdate,
@@ -62,19 +63,35 @@ def list_groups(
     after: Optional[str] = None,
     before: Optional[str] = None,
     limit: Optional[int] = None,
+    order: ListOrder = "asc",
+    show_hidden: bool = False,
 ) -> list[Group]:
+    """Groups by creation time (contract §4.1, §5); `order` and `show_hidden` are later Letta's. The cursors
+    are relative to the order: with `desc`, `after` names a newer group and the page holds older ones."""
     org = actor.organization_id
     for cursor in (after, before):
         if cursor and groups_dal.get_group(org, cursor) is None:
             raise NotFoundError(f"No Group found with id {cursor}")
-    if after and before and before <= after:
-        raise BadRequestError("'before' reference must be later than 'after' reference")
+    check_window(after, before, order)
     if limit == 0:
         return []
     records = groups_dal.list_groups(
-        org, manager_type=manager_type, project_id=project_id, after=after, before=before, limit=limit
+        org,
+        manager_type=manager_type,
+        project_id=project_id,
+        after=after,
+        before=before,
+        limit=limit,
+        descending=order == "desc",
+        include_hidden=show_hidden,
     )
     return [to_group(r) for r in records]
+
+
+def check_window(after: Optional[str], before: Optional[str], order: ListOrder = "asc") -> None:
+    """`before` must come later in the list than `after` (ids sort by creation, so compare them)."""
+    if after and before and (before <= after if order == "asc" else before >= after):
+        raise BadRequestError("'before' reference must be later than 'after' reference")
 
 
 def list_agent_groups(actor: Actor, agent_id: str, manager_type: Optional[str] = None) -> list[Group]:
@@ -185,8 +202,10 @@ def create_group(actor: Actor, request: GroupCreate, project_id: Optional[str] =
         "agent_ids": list(request.agent_ids),
         "description": request.description,
         "shared_block_ids": list(dict.fromkeys(request.shared_block_ids)),
-        "project_id": project_id or None,
+        # The body's project (later Letta) wins over the `X-Project` header, as for agents.
+        "project_id": request.project_id or project_id or None,
         "manager_agent_id": manager_id,
+        "hidden": bool(request.hidden),
     }
     group.update(_created_fields(config))
 
@@ -285,8 +304,8 @@ def _modify_once(actor: Actor, group_id: str, request: GroupUpdate, project_id: 
         if group["manager_type"] == "dynamic" and len(set(request.agent_ids)) != len(request.agent_ids):
             raise BadRequestError("Duplicate agent ids found in list")
         group["agent_ids"] = list(request.agent_ids)
-    if project_id:
-        group["project_id"] = project_id
+    if request.project_id or project_id:
+        group["project_id"] = request.project_id or project_id
 
     new_manager = group.get("manager_agent_id")
     old_manager = current.get("manager_agent_id")

@@ -4,13 +4,24 @@ from __future__ import annotations
 
 from typing import Any, Optional
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 VALUE_MAX = 100_000
 LABEL_MAX = 200
 
 
-class CreateBlock(BaseModel):
+class _FitsLimit(BaseModel):
+    """As Letta's blocks: a value longer than the character limit given with it is refused (422)."""
+
+    @model_validator(mode="after")
+    def _value_fits_limit(self) -> _FitsLimit:
+        value, limit = getattr(self, "value", None), getattr(self, "limit", None)
+        if value is not None and limit is not None and len(value) > limit:
+            raise ValueError(f"Edit failed: Exceeds {limit} character limit (requested {len(value)})")
+        return self
+
+
+class CreateBlock(_FitsLimit):
     model_config = ConfigDict(extra="ignore")
 
     value: str = Field(max_length=VALUE_MAX)
@@ -22,7 +33,7 @@ class CreateBlock(BaseModel):
     metadata: Optional[dict[str, Any]] = Field(default_factory=dict)
 
 
-class BlockUpdate(BaseModel):
+class BlockUpdate(_FitsLimit):
     model_config = ConfigDict(extra="ignore")
 
     value: Optional[str] = Field(default=None, max_length=VALUE_MAX)

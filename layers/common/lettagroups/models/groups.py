@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 ID_MAX = 200
 DESCRIPTION_MAX = 100_000
+PROJECT_MAX = 500
 # A group write is one DynamoDB transaction (<= 100 actions): a modify that replaces every
 # participant needs about 3 actions per agent, so 32 keeps the worst case inside the limit.
 MAX_GROUP_AGENTS = 32
@@ -27,6 +28,9 @@ def is_storable_id(value: str) -> bool:
     """Longer ids cannot name anything (storage keys are capped at 1 KB), so they are simply not found."""
     return len(value) <= ID_MAX
 
+
+# `order` of later Letta's lists: creation time ascending or descending; cursors are relative to it.
+ListOrder = Literal["asc", "desc"]
 
 AgentId = Annotated[str, Field(min_length=1, max_length=ID_MAX)]
 AgentIdList = Annotated[list[AgentId], Field(max_length=MAX_GROUP_AGENTS)]
@@ -133,6 +137,10 @@ class GroupCreate(_Request):
     description: str = Field(max_length=DESCRIPTION_MAX)
     manager_config: ManagerConfig = Field(default_factory=RoundRobinManager)
     shared_block_ids: BlockIdList = Field(default_factory=list)
+    # Later Letta's additions (letta-client 1.x sends them in the body): the project (wins over `X-Project`)
+    # and `hidden`, which keeps the group out of lists unless `show_hidden_groups` asks for it.
+    project_id: Optional[str] = Field(default=None, max_length=PROJECT_MAX)
+    hidden: Optional[bool] = None
 
 
 class GroupUpdate(_Request):
@@ -140,6 +148,7 @@ class GroupUpdate(_Request):
     description: Optional[str] = Field(default=None, max_length=DESCRIPTION_MAX)
     manager_config: Optional[ManagerConfigUpdate] = None
     shared_block_ids: Optional[BlockIdList] = None
+    project_id: Optional[str] = Field(default=None, max_length=PROJECT_MAX)
 
 
 class Group(BaseModel):
@@ -159,6 +168,8 @@ class Group(BaseModel):
     max_message_buffer_length: Optional[int] = None
     min_message_buffer_length: Optional[int] = None
     project_id: Optional[str] = None
+    # Appended after the contract's fields (additive: letta-client 0.1.138 keeps unknown fields).
+    hidden: bool = False
 
 
 class GroupDeleted(BaseModel):

@@ -1,0 +1,184 @@
+"""Which blocks an agent holds, and which agents hold a block: Letta's `/v1/agents/{id}/core-memory/blocks` routes
+and `GET /v1/blocks/{id}/agents`.
+
+An agent holds at most one block per label (its `block_labels` map), as the group rules that share blocks
+already require: attaching a second block under a label the agent uses is a 409.
+
+The lists take later Letta's `after`/`before`/`limit`/`order` (letta-client 1.x auto-paginates with
+`after=<last item>`); cursors are relative to the list's order and a page is anchored at its cursor.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from itertools import islice
+from typing import Any, Optional
+
+from ..dal import agents as agents_dal
+from ..dal import attachments as attachments_dal
+from ..errors import BadRequestError, ConflictError, NotFoundError
+from ..models.agents import AgentState
+from ..models.blocks import Block, BlockUpdate
+from ..models.groups import ListOrder, is_storable_id
+from ..models.identity import Actor
+from . import blocks as blocks_logic
+from .agents import load_agent, to_agent_state, to_agent_states
+from .groups import check_window
+
+MAX_WRITE_RETRIES = 3
+BATCH_GET_MAX = 100
+
+
+def _label_not_found(agent_id: str, label: str) -> NotFoundError:
+    return NotFoundError(f"No block with label '{label}' found for agent '{agent_id}'")
+
+
+def _page(items: list[Any], ids: list[str], after: Optional[str], before: Optional[str], limit: Optional[int]) -> list[Any]:
+    """A page of an in-memory list: the items strictly between the cursors (positions in the list), the first
+    `limit` after `after`, or with `before` alone the last `limit` before it."""
+    start, end = 0, len(items)
+    for cursor in (after, before):
+        if cursor and cursor not in ids:
+            raise NotFoundError(f"No block found with id '{cursor}'")
+    if after:
+        start = ids.index(after) + 1
+    if before:
+        end = ids.index(before)
+    if start > end:
+        raise BadRequestError("'before' reference must be later than 'after' reference")
+    window = items[start:end]
+    if limit is None:
+        return window
+    return window[-limit:] if (before and not after and limit) else window[:limit]
+
+
+def list_blocks(
+    actor: Actor,
+    agent_id: str,
+    *,
+    after: Optional[str] = None,
+    before: Optional[str] = None,
+    limit: Optional[int] = None,
+    order: Optional[ListOrder] = None,
+) -> list[Block]:
+    """The agent's blocks: in the order of its `memory.blocks`, or by creation time when `order` is given.
+    Requests: GetItem (agent), BatchGetItem (its blocks)."""
+    record = load_agent(actor, agent_id)
+    block_ids: list[str] = list(record.get("block_ids") or [])
+    found = agents_dal.get_blocks(actor.organization_id, block_ids) if block_ids else {}
+    held = [blocks_logic.to_block(found[b]) for b in block_ids if b in found]
+    if order is not None:
+        held.sort(key=lambda b: b.id, reverse=order == "desc")  # ids are UUIDv7: creation order
+    return _page(held, [b.id for b in held], after, before, limit)
+
+
+def _block_id(actor: Actor, agent_id: str, label: str) -> str:
+    """The id of the agent's block with that label (one block per label)."""
+    record = load_agent(actor, agent_id)
+    block_id = (record.get("block_labels") or {}).get(label)
+    if block_id is None or block_id not in (record.get("block_ids") or []):
+        raise _label_not_found(agent_id, label)
+    return str(block_id)
+
+
+def retrieve_block(actor: Actor, agent_id: str, label: str) -> Block:
+    """Requests: GetItem (agent), GetItem (block)."""
+    block = agents_dal.get_block(actor.organization_id, _block_id(actor, agent_id, label))
+    if block is None:
+        raise _label_not_found(agent_id, label)
+    return blocks_logic.to_block(block)
+
+
+def modify_block(actor: Actor, agent_id: str, label: str, request: BlockUpdate) -> Block:
+    """Modify the agent's block with that label, as `PATCH /v1/blocks/{id}` does (every agent holding it sees the
+    edit; a relabel that clashes on one of them is a 409).
+    Requests: GetItem (agent), GetItem (block), TransactWriteItems; a relabel adds the block's Query and BatchGetItem."""
+    return blocks_logic.modify_block(actor, _block_id(actor, agent_id, label), request)
+
+
+def attach_block(actor: Actor, agent_id: str, block_id: str) -> AgentState:
+    """Attach an existing block to the agent. Attaching a block the agent holds changes nothing; a different block
+    under a label the agent already uses is a 409.
+    Requests: GetItem (agent), GetItem (block), TransactWriteItems (agent, block check, back-reference), then the
+    state's BatchGetItem(s)."""
+    org = actor.organization_id
+    for _ in range(MAX_WRITE_RETRIES):
+        record = load_agent(actor, agent_id)
+        block = blocks_logic.load_block(actor, block_id)
+        block_ids: list[str] = list(record.get("block_ids") or [])
+        if block_id in block_ids:
+            return to_agent_state(actor, record)
+        labels: dict[str, str] = dict(record.get("block_labels") or {})
+        holder = labels.get(block["label"])
+        if holder is not None and holder != block_id:
+            raise ConflictError(
+                f"Block label '{block['label']}' is already used by block {holder} on agent {agent_id}; "
+                f"cannot attach block {block_id}"
+            )
+        labels[block["label"]] = block_id
+        updated = {**record, "block_ids": [*block_ids, block_id], "block_labels": labels, "last_updated_by_id": actor.user_id}
+        try:
+            agents_dal.attach_block(org, updated, record.get("version", 0), block_id)
+        except agents_dal.ConditionFailed:
+            continue  # the agent changed, or the block was deleted, meanwhile: re-read (a deleted block is then a 404)
+        return to_agent_state(actor, {**updated, "version": record.get("version", 0) + 1})
+    raise ConflictError(f"Agent {agent_id} was modified concurrently; retry")
+
+
+def detach_block(actor: Actor, agent_id: str, block_id: str) -> AgentState:
+    """Detach a block from the agent (the block itself stays). A block the agent does not hold is a 404.
+    Requests: GetItem (agent), TransactWriteItems (agent, back-reference), then the state's BatchGetItem(s)."""
+    org = actor.organization_id
+    for _ in range(MAX_WRITE_RETRIES):
+        record = load_agent(actor, agent_id)
+        block_ids: list[str] = list(record.get("block_ids") or [])
+        if block_id not in block_ids:
+            raise NotFoundError(f"No block with id '{block_id}' found for agent '{agent_id}' with actor id: '{actor.user_id}'")
+        labels = {k: v for k, v in (record.get("block_labels") or {}).items() if v != block_id}
+        remaining = [b for b in block_ids if b != block_id]
+        updated = {**record, "block_ids": remaining, "block_labels": labels, "last_updated_by_id": actor.user_id}
+        try:
+            agents_dal.replace_agent(org, updated, record.get("version", 0), detached=[(agent_id, block_id)])
+        except agents_dal.ConditionFailed:
+            continue
+        return to_agent_state(actor, {**updated, "version": record.get("version", 0) + 1})
+    raise ConflictError(f"Agent {agent_id} was modified concurrently; retry")
+
+
+def _holding(org: str, block_id: str, agent_ids: Iterator[str], batch: int) -> Iterator[dict[str, Any]]:
+    """The agents among `agent_ids` that hold the block, read `batch` at a time. The agent item is the source of
+    truth: a back-reference left by a write that failed halfway is skipped."""
+    while chunk := list(islice(agent_ids, batch)):
+        found = agents_dal.get_agents(org, chunk)
+        yield from (found[a] for a in chunk if a in found and block_id in (found[a].get("block_ids") or []))
+
+
+def list_agents_for_block(
+    actor: Actor,
+    block_id: str,
+    *,
+    after: Optional[str] = None,
+    before: Optional[str] = None,
+    limit: Optional[int] = None,
+    order: ListOrder = "asc",
+) -> list[AgentState]:
+    """The agents holding the block, by creation time, with agent-id cursors relative to `order`.
+    Requests: GetItem (block), Query (its back-references, paged by `limit`), BatchGetItem (those agents), and
+    the states' BatchGetItem(s) (their blocks, the groups they manage)."""
+    org = actor.organization_id
+    block = agents_dal.get_block(org, block_id) if is_storable_id(block_id) else None
+    if block is None:
+        raise NotFoundError(f"Block with id={block_id} not found")
+    check_window(after, before, order)
+    if limit == 0:
+        return []
+    descending = order == "desc"
+    # In creation order the window is (older, newer); the scan starts at the page's anchor.
+    older, newer = (before, after) if descending else (after, before)
+    newest_first = bool(after) == descending if (after or before) else descending
+    batch = min(limit, BATCH_GET_MAX) if limit else BATCH_GET_MAX
+    ids = attachments_dal.iter_agent_ids(org, block_id, after=older, before=newer, descending=newest_first, page_size=batch)
+    holding = list(islice(_holding(org, block_id, ids, batch), limit))
+    if newest_first != descending:
+        holding.reverse()
+    return to_agent_states(actor, holding)
