@@ -1,9 +1,12 @@
-"""POST /v1/groups/{group_id}/messages: run the group and answer with a LettaResponse (contract §4.7)."""
+"""POST /v1/groups/{group_id}/messages: run the group and answer with a LettaResponse (contract §4.7).
 
-from typing import Annotated, Any
+A resent send (an SDK retrying a 5xx, or an `Idempotency-Key` seen again) joins or resumes its run instead of running
+it twice (lettagroups/logic/sending.py)."""
+
+from typing import Annotated, Any, Optional
 
 from aws_lambda_powertools.event_handler import Response
-from aws_lambda_powertools.event_handler.openapi.params import Body
+from aws_lambda_powertools.event_handler.openapi.params import Body, Header
 
 from lettagroups.api.app import create_app, current_actor, json_response, make_handler, ok
 from lettagroups.logic import group_messages
@@ -13,8 +16,12 @@ app = create_app()
 
 
 @app.post("/v1/groups/<group_id>/messages", operation_id="send_group_message", responses=ok(LettaResponse))
-def send_group_message(group_id: str, request: Annotated[LettaRequest, Body()]) -> Response[Any]:
-    return json_response(group_messages.send_message(current_actor(app), group_id, request))
+def send_group_message(
+    group_id: str,
+    request: Annotated[LettaRequest, Body()],
+    idempotency_key: Annotated[Optional[str], Header(alias="Idempotency-Key", max_length=200)] = None,
+) -> Response[Any]:
+    return json_response(group_messages.send_message(current_actor(app), group_id, request, idempotency_key=idempotency_key))
 
 
 lambda_handler = make_handler(app)

@@ -1,9 +1,11 @@
-"""POST /v1/groups/{group_id}/messages/async: start a group run and answer with its Run (contract §12a)."""
+"""POST /v1/groups/{group_id}/messages/async: start a group run and answer with its Run (contract §12a).
 
-from typing import Annotated, Any
+A resent send joins or resumes its run instead of starting a second one (lettagroups/logic/sending.py)."""
+
+from typing import Annotated, Any, Optional
 
 from aws_lambda_powertools.event_handler import Response
-from aws_lambda_powertools.event_handler.openapi.params import Body
+from aws_lambda_powertools.event_handler.openapi.params import Body, Header
 
 from lettagroups.api.app import create_app, current_actor, json_response, make_handler, ok
 from lettagroups.logic import group_messages
@@ -14,8 +16,14 @@ app = create_app()
 
 
 @app.post("/v1/groups/<group_id>/messages/async", operation_id="send_group_message_async", responses=ok(Run))
-def send_group_message_async(group_id: str, request: Annotated[LettaAsyncRequest, Body()]) -> Response[Any]:
-    return json_response(group_messages.send_message_async(current_actor(app), group_id, request))
+def send_group_message_async(
+    group_id: str,
+    request: Annotated[LettaAsyncRequest, Body()],
+    idempotency_key: Annotated[Optional[str], Header(alias="Idempotency-Key", max_length=200)] = None,
+) -> Response[Any]:
+    return json_response(
+        group_messages.send_message_async(current_actor(app), group_id, request, idempotency_key=idempotency_key)
+    )
 
 
 lambda_handler = make_handler(app)

@@ -105,14 +105,18 @@ async def send_group_message_stream(request: Request) -> Response:
         if body is None:
             return _invalid(["body"], "missing", "Field required")
         payload = LettaStreamingRequest.model_validate(body)
-        run = await asyncio.to_thread(
-            group_messages.start_run, actor, request.path_params["group_id"], payload, stream_tokens=payload.stream_tokens
+        opened = await asyncio.to_thread(
+            group_messages.send_message_stream,
+            actor,
+            request.path_params["group_id"],
+            payload,
+            idempotency_key=request.headers.get("idempotency-key") or None,
         )
     except _BadBody as bad:
         return bad.response
     except Exception as exc:  # noqa: BLE001 - mapped to the contract's JSON errors, before any SSE
         return _error(exc)
-    return _stream(actor.organization_id, run.run_id, 0, request)
+    return _stream(actor.organization_id, opened.run_id, opened.starting_after, request)
 
 
 def _non_negative(value: Any, loc: list[str]) -> int:

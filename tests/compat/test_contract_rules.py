@@ -365,14 +365,14 @@ def test_second_send_while_running_is_409_on_every_route(letta: Letta, made: Tra
 # 9. §2.3 / §4.7: in-run failure on the sync send
 
 
-def test_non_retryable_model_failure_is_a_500_naming_the_run_and_keeps_completed_steps(letta: Letta, made: Tracker):
+def test_non_retryable_model_failure_is_a_424_naming_the_run_and_keeps_completed_steps(letta: Letta, made: Tracker):
     # Given a round robin group whose second speaker's model refuses every call (400, not retryable)
     (good,) = _agents(made, ["fred"])
     (bad,) = _agents(made, ["broken"], llm_config=_offline("fail=bad_request"))
     group = made.group([good.id, bad.id], description="fails mid-run")
 
     # When the user sends a message
-    body = _api_error(lambda: letta.groups.messages.create(group.id, messages=_say("boom")), 500)
+    body = _api_error(lambda: letta.groups.messages.create(group.id, messages=_say("boom")), 424)
 
     # Then the answer names the failed run and the model's error, with no partial response
     assert re.fullmatch(r"Run run-[0-9a-f-]{36} failed: offline model failed: .*injected bad_request fault.*", body["detail"]), (
@@ -602,7 +602,7 @@ def test_unknown_body_keys_on_modify_and_send_are_ignored(letta: Letta, made: Tr
     # Then it is accepted and runs as usual
     assert answer.status_code == 200, answer.text
     payload = answer.json()
-    assert set(payload) == {"messages", "usage"}
+    assert set(payload) == {"messages", "usage", "stop_reason"}
     assert [m["message_type"] for m in payload["messages"]] == ["reasoning_message", "assistant_message"]
     assert payload["usage"]["step_count"] == 1
     listed = http.get(f"/v1/groups/{group.id}/messages", params={"limit": 50}).json()

@@ -111,8 +111,10 @@ def test_send_group_message_runs_the_round(group_actor: Actor):
     group_id = make_round_robin(actor)
     # When the send-group-message event is invoked for it
     body, run_id = send(actor, group_id)
-    # Then a LettaResponse holds each agent's reasoning and reply, in turn order, without the input
-    assert set(body) == {"messages", "usage"}
+    # Then a LettaResponse holds each agent's reasoning and reply, in turn order, without the input, and (later Letta's
+    # addition) why it stopped
+    assert list(body) == ["messages", "usage", "stop_reason"]
+    assert body["stop_reason"] == {"message_type": "stop_reason", "stop_reason": "max_steps"}
     assert [m["message_type"] for m in body["messages"]] == SPOKEN * 2
     assert [m["name"] for m in body["messages"]] == ["fred", "fred", "velma", "velma"]
     assert all(m["content"] for m in body["messages"] if m["message_type"] == "assistant_message")

@@ -49,9 +49,9 @@ def test_a_model_failure_on_turn_two_fails_the_send_and_keeps_turn_one(run_env: 
     # When the user sends a message
     with pytest.raises(DomainError) as failure:
         send(actor, group_id, "hello both")
-    # Then the send ends with a 500 that names the run and the model's error
+    # Then the send ends with a 424 (the model refused for good: not worth a retry) naming the run and the model's error
     (run,) = group_runs(actor, group_id)
-    assert failure.value.status_code == 500
+    assert failure.value.status_code == 424
     assert failure.value.detail.startswith(f"Run {run.id} failed: ") and "injected bad_request fault" in failure.value.detail
     # And the transcript holds exactly the input and fred's turn
     listed = transcript(actor, group_id)

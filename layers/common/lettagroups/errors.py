@@ -46,3 +46,22 @@ class GatewayTimeoutError(DomainError):
     """A synchronous send outlived its deadline; the run goes on and can be followed by id."""
 
     status_code = 504
+
+
+class FailedDependencyError(DomainError):
+    """A run failed because an agent's model refused the request for good (a wrong model, key or prompt): sending
+    the same again cannot succeed, so clients must not retry it (SDKs retry 5xx, 408, 409 and 429, not 424)."""
+
+    status_code = 424
+
+
+class TooManyRequestsError(DomainError):
+    """An agent's model kept answering "rate limited" after the run's own retries; worth retrying later."""
+
+    status_code = 429
+
+
+class BadGatewayError(DomainError):
+    """An agent's model kept failing (timeouts, server errors) after the run's own retries; worth retrying later."""
+
+    status_code = 502

@@ -244,4 +244,25 @@ def begin(
         raise
 
 
+def resume(org_id: str, run: RunRecord, fields: dict[str, Any]) -> None:
+    """Take the conversation again for a failed run and set it going (`fields`), if it is still the failed attempt
+    it was read as. ConversationBusy when another run holds the conversation; ConditionFailed when the run moved on."""
+    expr = Expr()
+    update = {
+        "Update": {
+            "TableName": table_name(),
+            "Key": meta_key(org_id, run.id),
+            "UpdateExpression": _set_fields(expr, fields).strip(),
+            "ConditionExpression": f"{expr.name('status')} = {expr.value('failed')} AND {expr.name('attempt')} = {expr.value(run.attempt)}",
+            **expr.params(),
+        }
+    }
+    try:
+        transact([acquire_action(org_id, run.conversation_id, run.id, run.fingerprint), update])
+    except ConditionFailed as exc:
+        if exc.reasons and exc.reasons[0] == "ConditionalCheckFailed":
+            raise ConversationBusy(get_head(org_id, run.conversation_id).holder or "") from exc
+        raise
+
+
 __all__ = ["ConditionFailed", "ConversationBusy", "TERMINAL"]

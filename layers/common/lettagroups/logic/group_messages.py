@@ -3,16 +3,12 @@
 from __future__ import annotations
 
 import json
-import os
-import time
 from typing import Any, Optional
 
-from ..agent.inputs import first_text, input_from_create
 from ..dal import groups as groups_dal
 from ..dal import messages as messages_dal
 from ..dal import runs as runs_dal
-from ..errors import BadRequestError, GatewayTimeoutError, NotFoundError
-from ..ids import new_id
+from ..errors import BadRequestError, NotFoundError
 from ..models import presentation
 from ..models.groups import ListOrder
 from ..models.identity import Actor
@@ -21,37 +17,22 @@ from ..models.messages import (
     LettaMessageBase,
     LettaRequest,
     LettaResponse,
-    LettaUsageStatistics,
-    MessageCreate,
+    LettaStreamingRequest,
     MessageUpdate,
 )
-from ..models.records import RequestConfig, RunRecord
 from ..models.runs import Run
 from ..models.stored import StoredMessage
-from ..orchestration import lifecycle, starter
-from ..orchestration.failure import RunFailure
+from ..orchestration import lifecycle
 from ..orchestration.state import MAX_TURNS_CAP, RunState
+from . import sending
 from .groups import check_window, load_group
 
-POLL_INITIAL_SECONDS = 0.02
-POLL_MAX_SECONDS = 0.25
 DESCRIPTION_IN_PROMPT = 8000  # what a run carries of the group's description (participants' instructions, §7.4)
 
 
-def sync_timeout_seconds() -> float:
-    return float(os.environ.get("SYNC_SEND_TIMEOUT_SECONDS", "120"))
-
-
-def _check_inputs(messages: list[MessageCreate]) -> None:
-    for message in messages:
-        if message.role not in ("user", "system"):
-            raise BadRequestError(f"Invalid message role: {message.role}")
-        if not first_text(message):
-            raise BadRequestError("Message content is empty or invalid")
-
-
-def check_runnable(group: dict[str, Any], agents: dict[str, dict[str, Any]], request: LettaRequest) -> None:
-    """The pre-run checks of §4.7: each failure is an ordinary JSON error, before anything runs."""
+def check_runnable(group: dict[str, Any], agents: dict[str, dict[str, Any]]) -> None:
+    """The pre-run checks of §4.7 that concern the group: each failure is an ordinary JSON error, before anything runs
+    (the inputs are checked by `sending.check_inputs`)."""
     wanted = list(dict.fromkeys([*([group["manager_agent_id"]] if group.get("manager_agent_id") else []), *group["agent_ids"]]))
     missing = [a for a in wanted if a not in agents]
     if missing:
@@ -62,10 +43,9 @@ def check_runnable(group: dict[str, Any], agents: dict[str, dict[str, Any]], req
         raise BadRequestError("Manager type 'swarm' is not supported yet")
     if group["manager_type"] == "voice_sleeptime" and len(group["agent_ids"]) != 1:
         raise BadRequestError("A voice_sleeptime group needs exactly one sleeptime agent")
-    _check_inputs(request.messages)
 
 
-def _roster(group: dict[str, Any], agents: dict[str, dict[str, Any]], since: dict[str, str]) -> lifecycle.Roster:
+def roster(group: dict[str, Any], agents: dict[str, dict[str, Any]], since: dict[str, str]) -> lifecycle.Roster:
     n = len(group["agent_ids"])
     return lifecycle.Roster(
         manager_type=group["manager_type"],
@@ -80,109 +60,42 @@ def _roster(group: dict[str, Any], agents: dict[str, dict[str, Any]], since: dic
     )
 
 
-def begin_run(
-    actor: Actor, group_id: str, request: LettaRequest, *, callback_url: Optional[str] = None, stream_tokens: bool = False
-) -> RunState:
-    """Checks (reads: the group, then its agents, memberships and lock in one batch), then the conversation taken
-    and the run written with its inputs in one transaction. The execution is not started yet."""
-    group = load_group(actor, group_id)
+def group_target(actor: Actor, group: dict[str, Any], metadata: Optional[dict[str, Any]] = None) -> sending.Target:
+    """A send to a group: its agents, their memberships and the group's head in one BatchGetItem, then the checks."""
+    group_id = str(group["id"])
     wanted = [*([group["manager_agent_id"]] if group.get("manager_agent_id") else []), *group["agent_ids"]]
-    agents, since, _head = groups_dal.get_run_roster(actor.organization_id, group_id, wanted)
-    check_runnable(group, agents, request)
-    run_id = new_id("run")
-    org = actor.organization_id
-    inputs = [input_from_create(org, group_id, m, group_id=group_id, run_id=run_id) for m in request.messages]
-    config = RequestConfig(
-        use_assistant_message=request.use_assistant_message,
-        assistant_message_tool_name=request.assistant_message_tool_name,
-        assistant_message_tool_kwarg=request.assistant_message_tool_kwarg,
-        stream_tokens=stream_tokens,
-    )
-    return lifecycle.begin(
-        actor,
+    agents, since, head = groups_dal.get_run_roster(actor.organization_id, group_id, wanted)
+    check_runnable(group, agents)
+    return sending.Target(
         conversation_id=group_id,
         group_id=group_id,
-        roster=_roster(group, agents, since),
-        inputs=inputs,
-        config=config,
-        callback_url=callback_url,
-        run_id=run_id,
+        roster=roster(group, agents, since),
+        head=runs_dal.to_head(head),
+        metadata={"group_id": group_id, **(metadata or {})},
     )
 
 
-def start_run(
-    actor: Actor, group_id: str, request: LettaRequest, *, callback_url: Optional[str] = None, stream_tokens: bool = False
-) -> RunState:
-    """Begin the run and start its execution without waiting for it (async sends and streams)."""
-    state = begin_run(actor, group_id, request, callback_url=callback_url, stream_tokens=stream_tokens)
-    lifecycle.start(state)
-    return state
+def send_message(actor: Actor, group_id: str, request: LettaRequest, *, idempotency_key: Optional[str] = None) -> LettaResponse:
+    return sending.send_sync(actor, group_target(actor, load_group(actor, group_id)), request, idempotency_key=idempotency_key)
 
 
-def wait_for_run(actor: Actor, run_id: str, timeout: float) -> RunRecord:
-    """Poll the run record until it is finished (strongly consistent reads, short backoff): for a run that went on
-    in another execution than the one a synchronous send waited for."""
-    deadline = time.monotonic() + timeout
-    delay = POLL_INITIAL_SECONDS
-    while True:
-        run = runs_dal.get_run(actor.organization_id, run_id)
-        if run is None:
-            raise NotFoundError(f"Run not found with id={run_id}")
-        if run.finished:
-            return run
-        if time.monotonic() >= deadline:
-            raise GatewayTimeoutError(f"Run {run_id} is still running; follow it with GET /v1/runs/{run_id}")
-        time.sleep(delay)
-        delay = min(delay * 1.5, POLL_MAX_SECONDS)
+def send_message_async(actor: Actor, group_id: str, request: LettaAsyncRequest, *, idempotency_key: Optional[str] = None) -> Run:
+    target = group_target(actor, load_group(actor, group_id))
+    return sending.send_async(actor, target, request, callback_url=request.callback_url, idempotency_key=idempotency_key)
 
 
-def response_messages(actor: Actor, conversation_id: str, ids: list[str], config: RequestConfig) -> list[LettaMessageBase]:
-    stored = messages_dal.get_messages(actor.organization_id, conversation_id, ids)
-    return presentation.present_all(stored, config.model_dump(), live=True)  # get_messages answers in id order
+def send_message_stream(
+    actor: Actor, group_id: str, request: LettaStreamingRequest, *, idempotency_key: Optional[str] = None
+) -> sending.Opened:
+    target = group_target(actor, load_group(actor, group_id))
+    return sending.send_stream(actor, target, request, stream_tokens=request.stream_tokens, idempotency_key=idempotency_key)
 
 
-def _finished_run(actor: Actor, state: RunState, outcome: starter.Outcome, deadline: float) -> RunRecord:
-    """The run record of a run whose execution did not hand back a completed state."""
-    run = runs_dal.get_run(actor.organization_id, state.run_id)
-    if run is None:
-        raise NotFoundError(f"Run not found with id={state.run_id}")
-    if run.finished:
-        return run
-    final = (outcome.output or {}).get("run") or {}
-    if outcome.status == "SUCCEEDED" and final.get("next") == "continue":
-        return wait_for_run(actor, state.run_id, max(0.0, deadline - time.monotonic()))
-    return lifecycle.settle(actor.organization_id, run)  # the execution ended without finishing the run
-
-
-def send_message(actor: Actor, group_id: str, request: LettaRequest) -> LettaResponse:
-    timeout = sync_timeout_seconds()
-    deadline = time.monotonic() + timeout
-    state = begin_run(actor, group_id, request)
-    try:
-        outcome = lifecycle.run_sync(state, timeout)
-    except starter.StillRunning as exc:
-        raise GatewayTimeoutError(f"Run {state.run_id} is still running; follow it with GET /v1/runs/{state.run_id}") from exc
-    final = (outcome.output or {}).get("run") if outcome.status == "SUCCEEDED" else None
-    if final is not None and final.get("status") == "completed":
-        done = RunState.model_validate(final)
-        usage = LettaUsageStatistics(**done.usage.model_dump(), run_ids=done.run_ids)
-        messages = response_messages(actor, group_id, sorted(done.response_ids), done.config)
-        return LettaResponse.model_construct(messages=messages, usage=usage)
-    run = _finished_run(actor, state, outcome, deadline)
-    if run.status != "completed":
-        raise RunFailure.of(run.failure).to_error(run.id)
-    usage = LettaUsageStatistics.model_validate(run.usage or {})
-    return LettaResponse.model_construct(
-        messages=response_messages(actor, group_id, run.response_message_ids, run.request_config), usage=usage
-    )
-
-
-def send_message_async(actor: Actor, group_id: str, request: LettaAsyncRequest) -> Run:
-    state = start_run(actor, group_id, request, callback_url=request.callback_url)
-    run = runs_dal.get_run(actor.organization_id, state.run_id)
-    if run is None:
-        raise NotFoundError(f"Run not found with id={state.run_id}")
-    return run.to_run()
+def begin_run(actor: Actor, group_id: str, request: LettaRequest) -> RunState:
+    """A new run of a group, written but not started (tests drive its turns by hand)."""
+    opened = sending.open_run(actor, group_target(actor, load_group(actor, group_id)), request, door="sync")
+    assert opened.state is not None
+    return opened.state
 
 
 def list_messages(

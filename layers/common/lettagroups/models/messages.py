@@ -72,12 +72,28 @@ class MessageCreate(BaseModel):
 
 
 class LettaRequest(BaseModel):
+    """A send. Later Letta's additions are accepted too: `input` (one user message: a string or content parts),
+    `include_return_message_types` (only these message types are returned and streamed) and `max_steps` (model calls
+    per agent step)."""
+
     model_config = ConfigDict(extra="ignore")
 
     messages: list[MessageCreate] = Field(max_length=MAX_INPUT_MESSAGES)
     use_assistant_message: bool = True
     assistant_message_tool_name: str = Field(default="send_message", max_length=200)
     assistant_message_tool_kwarg: str = Field(default="message", max_length=200)
+    include_return_message_types: Optional[list[Annotated[str, Field(max_length=100)]]] = Field(default=None, max_length=50)
+    max_steps: Optional[int] = Field(default=None, ge=1, le=100)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _input_shorthand(cls, data: Any) -> Any:
+        """`input` is syntactic sugar for `messages=[{"role": "user", "content": input}]`."""
+        if isinstance(data, dict) and data.get("input") is not None:
+            if data.get("messages") is not None:
+                raise ValueError("Send either 'messages' or 'input', not both")
+            data = {**data, "messages": [{"role": "user", "content": data["input"]}]}
+        return data
 
 
 class LettaStreamingRequest(LettaRequest):
@@ -200,9 +216,17 @@ class LettaUsageStatistics(BaseModel):
         self.step_count += other.step_count
 
 
+class LettaStopReason(BaseModel):
+    """Why the run stopped, in later Letta's words (`end_turn`, `max_steps`, `error`, …)."""
+
+    message_type: Literal["stop_reason"] = "stop_reason"
+    stop_reason: str
+
+
 class LettaResponse(BaseModel):
     messages: list[LettaMessage]
     usage: LettaUsageStatistics
+    stop_reason: Optional[LettaStopReason] = None  # later Letta's addition; letta-client 0.1.138 ignores it
 
 
 UpdatableType = Literal["system_message", "user_message", "reasoning_message", "assistant_message"]

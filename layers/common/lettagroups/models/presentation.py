@@ -205,8 +205,10 @@ def _convert_assistant(
 def present_all(
     messages: Sequence[StoredMessage], request_config: Optional[dict[str, Any]] = None, *, live: bool = False
 ) -> list[LettaMessageBase]:
-    """Every stored message as LettaMessages, in the given order, with a request's assistant-message settings."""
+    """Every stored message as LettaMessages, in the given order, with a request's assistant-message settings (and,
+    when it names some, only the `include_return_message_types`)."""
     config = request_config or {}
+    wanted = config.get("include_return_message_types")
     out: list[LettaMessageBase] = []
     for message in messages:
         out.extend(
@@ -218,4 +220,6 @@ def present_all(
                 live=live,
             )
         )
+    if wanted is not None:
+        out = [m for m in out if m.message_type in wanted]
     return out

@@ -36,6 +36,12 @@ class RequestConfig(BaseModel):
     assistant_message_tool_name: str = "send_message"
     assistant_message_tool_kwarg: str = "message"
     stream_tokens: bool = False
+    include_return_message_types: Optional[list[str]] = None  # only these are returned and streamed
+    max_steps: Optional[int] = None  # model calls per agent step, at most
+
+
+# Our stop reasons in later Letta's vocabulary (`LettaResponse.stop_reason`).
+LETTA_STOP_REASONS = {"end_turn": "end_turn", "max_turns": "max_steps", "termination_token": "end_turn", "error": "error"}
 
 
 class RunFailureRecord(BaseModel):
@@ -45,6 +51,7 @@ class RunFailureRecord(BaseModel):
     detail: str = "run failed"
     kind: str = "internal"
     code: Optional[str] = None
+    retryable: bool = False  # the model's failure was of a kind that may pass (rate limit, timeout, server error)
 
 
 class RunRecord(BaseModel):
@@ -79,6 +86,7 @@ class RunRecord(BaseModel):
     metadata: dict[str, Any] = Field(default_factory=dict)
     fingerprint: Optional[str] = None  # what was sent, so that a client's retry of a failed send resumes it
     attempt: int = 1
+    state: Optional[dict[str, Any]] = None  # the run's state as it started (orchestration.state.RunState), to resume it
 
     @property
     def finished(self) -> bool:

@@ -14,7 +14,16 @@ import json
 from typing import Any, Optional
 
 from ..agent.providers.errors import ModelError
-from ..errors import BadRequestError, DomainError, NotFoundError, StorageUnavailableError
+from ..errors import (
+    BadGatewayError,
+    BadRequestError,
+    DomainError,
+    FailedDependencyError,
+    GatewayTimeoutError,
+    NotFoundError,
+    StorageUnavailableError,
+    TooManyRequestsError,
+)
 from ..models.records import RunFailureRecord
 from ..streaming.frames import error_frame
 
@@ -64,7 +73,7 @@ class RunFailure(RunFailureRecord):
     def from_exception(cls, exc: BaseException) -> RunFailure:
         if isinstance(exc, ModelError):
             where = f"{exc.provider} model" if exc.provider else "the model"
-            return cls(status=500, detail=f"{where} failed: {exc.message}", kind="model", code=exc.code)
+            return cls(status=500, detail=f"{where} failed: {exc.message}", kind="model", code=exc.code, retryable=exc.retryable)
         if isinstance(exc, StorageUnavailableError):
             return cls(status=503, detail=exc.detail, kind="storage")
         if isinstance(exc, NotFoundError):
@@ -84,8 +93,11 @@ class RunFailure(RunFailureRecord):
         return error_frame(self.detail, self.code)
 
     def to_error(self, run_id: str) -> DomainError:
-        """What a synchronous send raises: 404/400 when a missing object or a rule stopped the run, 503 when
-        storage did, else a 500 that names the run (so the client can look at it) and, for a model, its error."""
+        """What a send answers for a failed run (README, "Failed runs"): the status says whether sending again can
+        help. 404/400: a missing object or a rule stopped the run. A model that kept failing in a way that may pass:
+        429 (rate limited) or 502 (timeouts, server errors); one that refused the request for good: 424, which SDKs
+        do not retry. Storage: 503. Model failures name the run and the model's error. A client's retry of the same
+        send resumes the failed run instead of running it again (logic/sending.py)."""
         if self.status == 404:
             return NotFoundError(self.detail)
         if self.status == 400:
@@ -93,7 +105,12 @@ class RunFailure(RunFailureRecord):
         if self.status == 503:
             return StorageUnavailableError()
         if self.kind == "model":
-            return DomainError(f"Run {run_id} failed: {self.detail}")
+            detail = f"Run {run_id} failed: {self.detail}"
+            if self.code == "rate_limit_exceeded":
+                return TooManyRequestsError(detail)
+            return BadGatewayError(detail) if self.retryable else FailedDependencyError(detail)
+        if self.kind == "timeout":
+            return GatewayTimeoutError(f"Run {run_id} failed: {self.detail}")
         return DomainError(INTERNAL_DETAIL)
 
 

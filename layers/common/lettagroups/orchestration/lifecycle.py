@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Optional
+from typing import Any, Optional
 
 from ..dal import events as events_dal
 from ..dal import messages as messages_dal
@@ -47,6 +47,12 @@ class Roster:
     context_after: Optional[str] = None
 
 
+def busy(conversation_id: str) -> str:
+    """The 409 detail (contract §7.6a) for a conversation that another run holds: a group's, or an agent's own."""
+    owner = "Agent" if conversation_id.startswith("agent-") else "Group"
+    return f"{owner} {conversation_id} is already running a conversation"
+
+
 def _now() -> str:
     return datetime.now(UTC).isoformat()
 
@@ -59,35 +65,15 @@ def begin(
     roster: Roster,
     inputs: Sequence[StoredMessage],
     config: RequestConfig,
+    metadata: dict[str, Any],
     callback_url: Optional[str] = None,
     fingerprint: Optional[str] = None,
     run_id: Optional[str] = None,
 ) -> RunState:
     """Take the conversation and write the run with its inputs in one transaction. 409 while another run has it."""
     run_id = run_id or new_id("run")
-    now = _now()
-    run = RunRecord(
-        id=run_id,
-        status="running",
-        created_at=now,
-        updated_at=now,
-        created_by_id=actor.user_id,
-        last_updated_by_id=actor.user_id,
-        conversation_id=conversation_id,
-        group_id=group_id,
-        callback_url=callback_url,
-        request_config=config,
-        input_message_ids=[m.id for m in inputs],
-        metadata={"group_id": group_id} if group_id else {},
-        fingerprint=fingerprint,
-    )
-    org = actor.organization_id
-    try:
-        runs_dal.begin(org, conversation_id, run, messages_dal.put_items(org, inputs), fingerprint=fingerprint)
-    except runs_dal.ConversationBusy as exc:
-        raise ConflictError(f"Group {conversation_id} is already running a conversation") from exc
-    return RunState(
-        org_id=org,
+    state = RunState(
+        org_id=actor.organization_id,
         user_id=actor.user_id,
         run_id=run_id,
         conversation_id=conversation_id,
@@ -104,13 +90,71 @@ def begin(
         context_after=roster.context_after,
         callback_url=callback_url,
         config=config,
+        metadata=metadata,
     )
+    now = _now()
+    run = RunRecord(
+        id=run_id,
+        status="running",
+        created_at=now,
+        updated_at=now,
+        created_by_id=actor.user_id,
+        last_updated_by_id=actor.user_id,
+        conversation_id=conversation_id,
+        group_id=group_id,
+        agent_id=metadata.get("agent_id"),
+        callback_url=callback_url,
+        request_config=config,
+        input_message_ids=state.input_ids,
+        metadata=metadata,
+        fingerprint=fingerprint,
+        state=state.dump(),
+    )
+    org = actor.organization_id
+    try:
+        runs_dal.begin(org, conversation_id, run, messages_dal.put_items(org, inputs), fingerprint=fingerprint)
+    except runs_dal.ConversationBusy as exc:
+        raise ConflictError(busy(conversation_id)) from exc
+    return state
+
+
+def resume(run: RunRecord, org_id: str) -> Optional[RunState]:
+    """Run a failed run again from where it failed (a client's retry of the same send): the conversation taken
+    again and the run back to `running` in one transaction; its completed steps replay without running twice, and
+    its frames go on after the failure's. None when another retry resumed it first."""
+    if run.state is None:
+        return None
+    now = _now()
+    state = RunState.model_validate(run.state).model_copy(
+        update={"seq": events_dal.last_seq(org_id, run.id), "attempt": run.attempt + 1}
+    )
+    fields = {
+        "status": "running",
+        "attempt": run.attempt + 1,
+        "updated_at": now,
+        "completed_at": None,
+        "failure": None,
+        "stop_reason": None,
+        "metadata": state.metadata,
+    }
+    try:
+        runs_dal.resume(org_id, run, fields)
+    except runs_dal.ConversationBusy as exc:
+        raise ConflictError(busy(run.conversation_id)) from exc
+    except ConditionFailed:
+        return None
+    logger.info("run resumed by a retried send", extra={"run_id": run.id, "attempt": run.attempt + 1})
+    return state
+
+
+def _execution_name(state: RunState) -> str:
+    return state.run_id if state.attempt == 1 else f"{state.run_id}-a{state.attempt}"
 
 
 def start(state: RunState) -> None:
     """Start the run's execution and return (async sends, streams). If it cannot start, the run fails at once."""
     try:
-        starter.start_run(state.run_id, state.dump())
+        starter.start_run(state.run_id, state.dump(), name=_execution_name(state))
     except Exception:
         fail(state, RunFailure(status=500, detail="the run could not be started", kind="internal"))
         raise
@@ -119,7 +163,7 @@ def start(state: RunState) -> None:
 def run_sync(state: RunState, timeout_s: float) -> starter.Outcome:
     """Run the execution and wait for it (synchronous sends); a run that cannot start fails at once."""
     try:
-        return starter.run_sync(state.run_id, state.dump(), timeout_s)
+        return starter.run_sync(state.run_id, state.dump(), timeout_s, name=_execution_name(state))
     except starter.StillRunning:
         raise
     except Exception:
@@ -140,7 +184,7 @@ def fail(state: RunState, failure: RunFailure) -> RunState:
         "failure": failure.model_dump(),
         "stop_reason": "error",
         "response_message_ids": sorted(state.response_ids),
-        "metadata": {**({"group_id": state.group_id} if state.group_id else {}), "stop_reason": "error", "error": failure.detail},
+        "metadata": {**state.metadata, "stop_reason": "error", "error": failure.detail},
     }
     after = state.seq
     for _ in range(COMMIT_ATTEMPTS):

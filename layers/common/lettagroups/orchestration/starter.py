@@ -53,14 +53,14 @@ def start_run(run_id: str, state: dict[str, Any], name: Optional[str] = None) ->
     return str(response["executionArn"])
 
 
-def run_sync(run_id: str, state: dict[str, Any], timeout_s: float) -> Outcome:
+def run_sync(run_id: str, state: dict[str, Any], timeout_s: float, name: Optional[str] = None) -> Outcome:
     """Run an execution to its end and return how it ended; StillRunning when `timeout_s` passes first."""
     from botocore.exceptions import ReadTimeoutError
 
     try:
         # No SDK retry: a retried call would run the execution a second time.
         response = _client(timeout_s, 1).start_sync_execution(
-            stateMachineArn=_arn(), name=run_id, input=json.dumps({"run": state})
+            stateMachineArn=_arn(), name=name or run_id, input=json.dumps({"run": state})
         )
     except ReadTimeoutError as exc:
         raise StillRunning(run_id) from exc

@@ -56,6 +56,8 @@ class RunState(BaseModel):
     input_ids: list[str] = Field(default_factory=list)  # the run's input messages
     context_after: Optional[str] = None  # voice_sleeptime: the voice agent's context starts after this message
     callback_url: Optional[str] = None
+    metadata: dict[str, Any] = Field(default_factory=dict)  # what the run's record names (group_id, agent_id)
+    attempt: int = 1  # a failed run resumed by a client's retry runs again as attempt 2, 3, ...
     config: RequestConfig = Field(default_factory=RequestConfig)
     turn: int = 0
     prev: Optional[int] = None  # dynamic: index of the previous speaker

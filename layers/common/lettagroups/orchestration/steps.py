@@ -18,7 +18,16 @@ from ..agent import context as agent_context
 from ..agent import inputs
 from ..agent.providers import supports_token_streaming
 from ..agent.providers.errors import ModelError
-from ..agent.step import Loaded, MemoryEditConflictError, StepRequest, StepResult, commit, load_step, run_step
+from ..agent.step import (
+    DEFAULT_MAX_CHAINED_STEPS,
+    Loaded,
+    MemoryEditConflictError,
+    StepRequest,
+    StepResult,
+    commit,
+    load_step,
+    run_step,
+)
 from ..agent.streaming import StreamOptions
 from ..agent.tools import ToolSpec
 from ..dal import events as events_dal
@@ -124,6 +133,7 @@ def request_for(state: RunState, spec: StepSpec) -> StepRequest:
         share_replies=spec.share_replies,
         history_after=spec.history_after,
         system_appendix=spec.system_appendix,
+        max_chained_steps=min(DEFAULT_MAX_CHAINED_STEPS, config.max_steps or DEFAULT_MAX_CHAINED_STEPS),
         stream_options=StreamOptions(
             use_assistant_message=config.use_assistant_message,
             assistant_message_tool_name=config.assistant_message_tool_name,
@@ -140,7 +150,7 @@ def compute(state: RunState, spec: StepSpec) -> Pending:
         batcher = None
         if loaded.record is None and spec.stream and state.config.stream_tokens:
             if supports_token_streaming(loaded.agent.get("llm_config") or {}):
-                batcher = DeltaBatcher(state.org_id, state.run_id, state.seq)
+                batcher = DeltaBatcher(state.org_id, state.run_id, state.seq, state.config.include_return_message_types)
         try:
             result = run_step(request, loaded, delta_sink=batcher)
         except BaseException:

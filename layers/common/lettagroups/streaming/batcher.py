@@ -26,7 +26,8 @@ _trace = logging.getLogger("lettagroups.streaming.trace")
 
 
 class DeltaBatcher:
-    def __init__(self, org_id: str, run_id: str, after_seq: int) -> None:
+    def __init__(self, org_id: str, run_id: str, after_seq: int, only: Optional[list[str]] = None) -> None:
+        self.only = set(only) if only is not None else None  # the request's include_return_message_types
         self.org_id = org_id
         self.run_id = run_id
         self.seq = after_seq  # the last sequence number written
@@ -38,6 +39,8 @@ class DeltaBatcher:
         self.closed = False
 
     def __call__(self, event: dict[str, Any]) -> None:
+        if self.only is not None and event.get("message_type") not in self.only:
+            return
         frame = delta_frame(event)
         with self.lock:
             self.pending.append((frame, time.time()))
