@@ -1,9 +1,10 @@
 """The streaming function: a small ASGI app served by uvicorn behind the Lambda Web Adapter
 (response streaming on a function URL), and by mangum for buffered invocations.
 
-Routes: POST /v1/groups/{group_id}/messages/stream (contract §4.8) and the resumable
-GET|POST /v1/runs/{run_id}/stream (contract §12a). Failures before the run starts are JSON
-errors; once the stream has started, failures arrive as an error frame then [DONE].
+Routes: POST /v1/groups/{group_id}/messages/stream (contract §4.8), POST /v1/agents/{agent_id}/messages/stream
+(contract §10), the resumable GET|POST /v1/runs/{run_id}/stream (contract §12a), and the voice agents' OpenAI-style
+POST /v1/voice-beta/{agent_id}/chat/completions. Failures before the run starts are JSON errors; once the stream has
+started, failures arrive as an error frame then [DONE].
 
 The run itself executes elsewhere (the group-run state machine); this function only starts it
 and follows its event log (streaming/tail.py), so a client that disconnects stops nothing and can
@@ -13,6 +14,7 @@ come back with Last-Event-ID or ?starting_after= (the run id is in the X-Run-Id 
 import asyncio
 import json
 import time
+from collections.abc import Callable
 from typing import Any
 
 from pydantic import ValidationError
@@ -26,9 +28,12 @@ from lettagroups.api.app import INTERNAL_ERROR
 from lettagroups.api.stream_auth import actor_for_stream
 from lettagroups.api.validation import validation_detail
 from lettagroups.errors import DomainError
-from lettagroups.logic import group_messages, runs
+from lettagroups.logic import agent_messages, group_messages, runs, voice
+from lettagroups.logic.sending import Opened
 from lettagroups.models.messages import LettaStreamingRequest
 from lettagroups.observability import logger
+from lettagroups.streaming.chat_chunks import ChunkWriter
+from lettagroups.streaming.frames import sse
 from lettagroups.streaming.tail import DEFAULT_DEADLINE_SECONDS, tail
 
 SSE_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
@@ -89,15 +94,16 @@ async def _json_body(request: Request) -> Any:
     return json.loads(text)
 
 
-def _stream(org_id: str, run_id: str, starting_after: int, request: Request) -> StreamingResponse:
+def _stream(org_id: str, run_id: str, starting_after: int, request: Request, render: Any = sse) -> StreamingResponse:
     return StreamingResponse(
-        tail(org_id, run_id, starting_after, deadline_seconds=_deadline_seconds(request)),
+        tail(org_id, run_id, starting_after, deadline_seconds=_deadline_seconds(request), render=render),
         media_type=SSE_TYPE,
         headers={**SSE_HEADERS, "X-Run-Id": run_id},
     )
 
 
-async def send_group_message_stream(request: Request) -> Response:
+async def _send_stream(request: Request, send: Callable[..., Opened], target_id: str) -> Response:
+    """A streamed send through either door (a group's or an agent's): JSON errors before the stream starts."""
     try:
         # the origin secret and credentials first (api/stream_auth.py): a function URL has no authorizer
         actor = await asyncio.to_thread(actor_for_stream, dict(request.headers))
@@ -106,17 +112,41 @@ async def send_group_message_stream(request: Request) -> Response:
             return _invalid(["body"], "missing", "Field required")
         payload = LettaStreamingRequest.model_validate(body)
         opened = await asyncio.to_thread(
-            group_messages.send_message_stream,
-            actor,
-            request.path_params["group_id"],
-            payload,
-            idempotency_key=request.headers.get("idempotency-key") or None,
+            send, actor, target_id, payload, idempotency_key=request.headers.get("idempotency-key") or None
         )
     except _BadBody as bad:
         return bad.response
     except Exception as exc:  # noqa: BLE001 - mapped to the contract's JSON errors, before any SSE
         return _error(exc)
     return _stream(actor.organization_id, opened.run_id, opened.starting_after, request)
+
+
+async def send_group_message_stream(request: Request) -> Response:
+    return await _send_stream(request, group_messages.send_message_stream, request.path_params["group_id"])
+
+
+async def create_agent_message_stream(request: Request) -> Response:
+    return await _send_stream(request, agent_messages.send_message_stream, request.path_params["agent_id"])
+
+
+async def create_voice_chat_completions(request: Request) -> Response:
+    """An OpenAI chat-completions request to a voice agent: chunks when it asks to stream, else one completion."""
+    agent_id = request.path_params["agent_id"]
+    try:
+        actor = await asyncio.to_thread(actor_for_stream, dict(request.headers))
+        body = await _json_body(request)
+        if body is None:
+            return _invalid(["body"], "missing", "Field required")
+        payload = voice.ChatCompletionRequest.model_validate(body)
+        if not payload.stream:
+            return JSONResponse(await asyncio.to_thread(voice.complete, actor, agent_id, payload))
+        opened = await asyncio.to_thread(voice.start_stream, actor, agent_id, payload)
+    except _BadBody as bad:
+        return bad.response
+    except Exception as exc:  # noqa: BLE001 - mapped to the contract's JSON errors, before any SSE
+        return _error(exc)
+    writer = ChunkWriter(opened.run_id, voice.model_name(payload))
+    return _stream(actor.organization_id, opened.run_id, opened.starting_after, request, render=writer.render)
 
 
 def _non_negative(value: Any, loc: list[str]) -> int:
@@ -172,5 +202,7 @@ app = Starlette(
         Route("/v1/groups/{group_id}/messages/stream", send_group_message_stream, methods=["POST"]),
         Route("/v1/groups/{group_id}/messages/stream/", send_group_message_stream, methods=["POST"]),
         Route("/v1/runs/{run_id}/stream", stream_run, methods=["GET", "POST"]),
+        Route("/v1/agents/{agent_id}/messages/stream", create_agent_message_stream, methods=["POST"]),
+        Route("/v1/voice-beta/{agent_id}/chat/completions", create_voice_chat_completions, methods=["POST"]),
     ]
 )

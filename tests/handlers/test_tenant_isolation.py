@@ -238,6 +238,21 @@ CASES: dict[str, list[Call]] = {
         Call({"group_id": "a.group", "message_id": "b.message"}, None, {"message_type": "user_message", "content": "pwned"}),
     ],
     "PATCH /v1/groups/{group_id}/reset-messages": [Call({"group_id": "b.group"})],
+    "POST /v1/agents/{agent_id}/messages": [Call({"agent_id": "b.agent"}, None, SEND)],
+    "POST /v1/agents/{agent_id}/messages/async": [Call({"agent_id": "b.agent"}, None, SEND)],
+    "GET /v1/agents/{agent_id}/messages": [
+        Call({"agent_id": "b.agent"}),
+        Call({"agent_id": "a.agent"}, {"after": "b.message"}),
+        # a group of another organization is no group of A's agent: nothing of it is listed
+        Call({"agent_id": "a.agent"}, {"group_id": "b.group"}, expect=(200,)),
+    ],
+    "PATCH /v1/agents/{agent_id}/messages/{message_id}": [
+        Call({"agent_id": "b.agent", "message_id": "b.message"}, None, {"message_type": "user_message", "content": "pwned"}),
+        Call({"agent_id": "a.agent", "message_id": "b.message"}, None, {"message_type": "user_message", "content": "pwned"}),
+    ],
+    "PATCH /v1/agents/{agent_id}/reset-messages": [Call({"agent_id": "b.agent"})],
+    "GET /v1/runs": [Call({}, None, expect=(200,)), Call({}, {"agent_ids": "b.agent"}, expect=(200,))],
+    "GET /v1/runs/active": [Call({}, None, expect=(200,)), Call({}, {"agent_ids": "b.agent"}, expect=(200,))],
     "GET /v1/runs/{run_id}": [Call({"run_id": "b.run"})],
     "GET /v1/runs/{run_id}/messages": [Call({"run_id": "b.run"})],
     "GET /v1/runs/{run_id}/usage": [Call({"run_id": "b.run"})],

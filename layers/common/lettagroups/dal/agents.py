@@ -43,6 +43,18 @@ def get_agents(org_id: str, agent_ids: list[str]) -> dict[str, dict[str, Any]]:
     return {i["id"]: _clean(i) for i in items if i.get("entity") == "agent"}  # type: ignore[misc]
 
 
+def get_agent_and_head(org_id: str, agent_id: str) -> tuple[Optional[dict[str, Any]], Optional[dict[str, Any]]]:
+    """An agent and the head of its own conversation (its run lock, and its last run), in one BatchGetItem."""
+    agent: Optional[dict[str, Any]] = None
+    head: Optional[dict[str, Any]] = None
+    for item in batch_get([key(keys.org_pk(org_id), keys.agent_sk(agent_id)), key(keys.org_pk(org_id), keys.lock_sk(agent_id))]):
+        if item.get("entity") == "agent":
+            agent = _clean(item)
+        elif item.get("SK") == keys.lock_sk(agent_id):
+            head = item
+    return agent, head
+
+
 def get_agent_and_step_record(
     org_id: str, agent_id: str, run_id: Optional[str], step_key: Optional[str]
 ) -> tuple[Optional[dict[str, Any]], Optional[StepRecord]]:

@@ -13,10 +13,10 @@
 | user lookup       | USER#<user_id>           | USER                   |                                    |                                 |
 | api key           | APIKEY#<sha256>          | APIKEY                 |                                    |                                 |
 | message           | ORG#o#CONV#<conv_id>     | MSG#<message_id>       | ORG#o#RUN#<run_id> / MSG#<id>      |                                 |
-| run               | ORG#o#RUN#<run_id>       | META                   | ORG#o#CONV#<conv_id> / RUN#<id>    |                                 |
+| run               | ORG#o#RUN#<run_id>       | META                   | ORG#o#CONV#<conv_id> / RUN#<id>    | ORG#o#USERRUNS#<user> / RUN#id  |
 | run step record   | ORG#o#RUN#<run_id>       | STEP#<key>             |                                    |                                 |
-| run event         | ORG#o#RUN#<run_id>       | EVT#<seq:010d>         |                                    |                                 |
-| group run lock    | ORG#o                    | LOCK#<group_id>        |                                    |                                 |
+| run event batch   | ORG#o#RUN#<run_id>       | EVT#<first seq:010d>   |                                    |                                 |
+| conversation head | ORG#o                    | LOCK#<conv_id>         |                                    |                                 |
 
 Access patterns: see docs in README ("Data model"). Ids are UUIDv7, so `SK` order is creation order.
 The block attachment is the back-reference of an agent's `block_ids` (the agent item is the source of truth):
@@ -100,9 +100,14 @@ def run_pk(org_id: str, run_id: str) -> str:
     return f"ORG#{org_id}#RUN#{run_id}"
 
 
+def user_runs_pk(org_id: str, user_id: str) -> str:
+    return f"ORG#{org_id}#USERRUNS#{user_id}"
+
+
 def event_sk(seq: int) -> str:
     return f"{EVT}{seq:010d}"
 
 
-def lock_sk(group_id: str) -> str:
-    return f"LOCK#{group_id}"
+def lock_sk(conversation_id: str) -> str:
+    """A conversation's head: its run lock and its last run (a group's id, or an agent's for its own conversation)."""
+    return f"LOCK#{conversation_id}"

@@ -278,6 +278,16 @@ def get_message(org_id: str, conversation_id: str, message_id: str) -> Optional[
     return to_message(item) if item else None
 
 
+def find_message(org_id: str, conversation_ids: Sequence[str], message_id: str) -> Optional[StoredMessage]:
+    """A message that may be in any of these conversations (one BatchGetItem)."""
+    if not conversation_ids:
+        return None
+    items = batch_get(
+        [key(keys.conversation_pk(org_id, c), keys.message_sk(message_id)) for c in dict.fromkeys(conversation_ids)]
+    )
+    return to_message(items[0]) if items else None
+
+
 def get_messages(org_id: str, conversation_id: str, message_ids: Sequence[str]) -> list[StoredMessage]:
     """The messages of these ids that exist, in id (= chronological) order."""
     if not message_ids:

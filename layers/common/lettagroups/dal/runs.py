@@ -2,7 +2,7 @@
 
 | Item              | PK                  | SK               |
 |-------------------|---------------------|------------------|
-| run               | ORG#o#RUN#<run>     | META             | (GSI1: ORG#o#CONV#<conversation> / RUN#<run>)
+| run               | ORG#o#RUN#<run>     | META             | (GSI1: ORG#o#CONV#<conversation> / RUN#<run>; GSI2: ORG#o#USERRUNS#<user> / RUN#<run>)
 | step record       | ORG#o#RUN#<run>     | STEP#<step key>  |
 | conversation head | ORG#o               | LOCK#<conv>      |
 
@@ -25,7 +25,7 @@ RUN_META = "META"
 # A run renews its hold at every turn; an execution that dies without releasing it frees the conversation when this
 # runs out. Longer than an Express execution may last (5 minutes), so a live run never loses it between turns.
 LEASE_SECONDS = 6 * 60
-_KEYS = {"PK", "SK", "GSI1PK", "GSI1SK", "entity"}
+_KEYS = {"PK", "SK", "GSI1PK", "GSI1SK", "GSI2PK", "GSI2SK", "entity"}
 
 
 class ConversationBusy(Exception):
@@ -48,6 +48,9 @@ def _run_item(org_id: str, run: RunRecord) -> dict[str, Any]:
         "GSI1PK": keys.conversation_pk(org_id, run.conversation_id),
         "GSI1SK": f"RUN#{run.id}",
     }
+    if run.created_by_id:
+        item["GSI2PK"] = keys.user_runs_pk(org_id, run.created_by_id)
+        item["GSI2SK"] = f"RUN#{run.id}"
     return item
 
 
@@ -123,6 +126,19 @@ def list_conversation_runs(org_id: str, conversation_id: str) -> list[RunRecord]
         IndexName="GSI1",
         KeyConditionExpression=f"{expr.name('GSI1PK')} = {expr.value(keys.conversation_pk(org_id, conversation_id))}"
         f" AND begins_with({expr.name('GSI1SK')}, {expr.value('RUN#')})",
+        **expr.params(),
+    )
+    return [_to_run(item) for item in items]
+
+
+def list_user_runs(org_id: str, user_id: str) -> list[RunRecord]:
+    """Every run a user started (their sends and the background passes those started), oldest first (GSI2;
+    eventually consistent on AWS)."""
+    expr = Expr()
+    items = query_all(
+        IndexName="GSI2",
+        KeyConditionExpression=f"{expr.name('GSI2PK')} = {expr.value(keys.user_runs_pk(org_id, user_id))}"
+        f" AND begins_with({expr.name('GSI2SK')}, {expr.value('RUN#')})",
         **expr.params(),
     )
     return [_to_run(item) for item in items]

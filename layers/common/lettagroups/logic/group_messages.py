@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any, Optional
 
 from ..dal import groups as groups_dal
 from ..dal import messages as messages_dal
 from ..dal import runs as runs_dal
 from ..errors import BadRequestError, NotFoundError
-from ..models import presentation
 from ..models.groups import ListOrder
 from ..models.identity import Actor
 from ..models.messages import (
@@ -21,11 +19,10 @@ from ..models.messages import (
     MessageUpdate,
 )
 from ..models.runs import Run
-from ..models.stored import StoredMessage
 from ..orchestration import lifecycle
 from ..orchestration.state import MAX_TURNS_CAP, RunState
-from . import sending
-from .groups import check_window, load_group
+from . import message_edits, sending, transcripts
+from .groups import load_group
 
 DESCRIPTION_IN_PROMPT = 8000  # what a run carries of the group's description (participants' instructions, §7.4)
 
@@ -110,99 +107,23 @@ def list_messages(
     assistant_message_tool_name: str = "send_message",
     assistant_message_tool_kwarg: str = "message",
 ) -> list[LettaMessageBase]:
-    """The group's transcript, a page anchored at the cursor (contract §4.10).
-
-    `order` is later Letta's: `asc` (oldest first) or `desc` (newest first, the exact reverse), with cursors
-    relative to it (with `desc`, `after` pages towards older messages). Without it (None) the page is 0.7.7's:
-    as `asc`, except that with no cursor it holds the newest `limit` messages.
-    """
-    org = actor.organization_id
+    """The group's transcript, a page anchored at the cursor (contract §4.10; `order` as `transcripts.page`)."""
     load_group(actor, group_id)
-    for cursor in (after, before):
-        if cursor and messages_dal.get_message(org, group_id, cursor) is None:
-            raise NotFoundError(f"No message found with id '{cursor}'")
-    check_window(after, before, order or "asc")
-    if limit == 0:
-        return []
-    descending = order == "desc"
-    # In time order the window is (older, newer); the scan starts at the page's anchor: `after`, else
-    # `before`, else the start of the list (0.7.7's default starts at the newest end).
-    older, newer = (before, after) if descending else (after, before)
-    anchored_at_newer = bool(after) == descending if (after or before) else order != "asc"
     config = {
         "use_assistant_message": use_assistant_message,
         "assistant_message_tool_name": assistant_message_tool_name,
         "assistant_message_tool_kwarg": assistant_message_tool_kwarg,
     }
-    while True:
-        stored = messages_dal.list_messages(org, group_id, after=older, before=newer, limit=limit, descending=anchored_at_newer)
-        presented = presentation.present_all(sorted(stored, key=lambda m: m.id), config)
-        if presented or len(stored) < limit or order is None:
-            break
-        # Every stored message of this page presents as nothing (e.g. send_message tool returns): an empty page
-        # would end an auto-paginating client (letta-client 1.x) although more messages follow, so read on past
-        # them. 0.7.7's page (no order) keeps counting them and may come back empty (contract §4.10).
-        if anchored_at_newer:
-            newer = stored[-1].id
-        else:
-            older = stored[-1].id
-    return presented[::-1] if descending else presented
-
-
-def _presentable_type(message: StoredMessage) -> str | None:
-    if message.role == "user":
-        return "user_message"
-    if message.role == "system":
-        return "system_message"
-    if message.role == "assistant" and any(
-        (c.get("function") or {}).get("name") == "send_message" for c in message.tool_calls or []
-    ):
-        return "assistant_message"
-    return None
+    sources = [transcripts.Source(group_id)]
+    return transcripts.page(actor.organization_id, sources, after=after, before=before, limit=limit, order=order, config=config)
 
 
 def modify_message(actor: Actor, group_id: str, message_id: str, request: MessageUpdate) -> LettaMessageBase:
-    org = actor.organization_id
     load_group(actor, group_id)
-    message = messages_dal.get_message(org, group_id, message_id)
+    message = messages_dal.get_message(actor.organization_id, group_id, message_id)
     if message is None:
         raise NotFoundError(f"No message found with id '{message_id}'")
-    kind: str
-    if request.message_type is not None:
-        kind = request.message_type
-    elif request.reasoning is not None:
-        kind = "reasoning_message"
-    else:
-        kind = _presentable_type(message) or f"{message.role}_message"
-    new_text = request.content if isinstance(request.content, str) else "".join(p.text for p in request.content or [])
-    if kind == "assistant_message":
-        if _presentable_type(message) != "assistant_message":
-            raise BadRequestError(f"Message type got modified: {kind}")
-        calls = []
-        for call in message.tool_calls or []:
-            function = dict(call.get("function") or {})
-            if function.get("name") == "send_message":
-                arguments = presentation.parse_arguments(function.get("arguments"))
-                arguments["message"] = new_text
-                function["arguments"] = json.dumps(arguments, ensure_ascii=False)
-            calls.append({**call, "function": function})
-        message.tool_calls = calls
-    elif kind == "reasoning_message":
-        if message.role != "assistant":
-            raise BadRequestError(f"Message type got modified: {kind}")
-        message.content = [{"type": "text", "text": request.reasoning or ""}]
-    elif kind in ("user_message", "system_message"):
-        if _presentable_type(message) != kind or request.content is None:
-            raise BadRequestError(f"Message type got modified: {kind}")
-        message.content = [{"type": "text", "text": new_text}]
-    else:
-        raise BadRequestError(f"Message type got modified: {kind}")
-    if not messages_dal.update_message(org, group_id, message):
-        raise NotFoundError(f"No message found with id '{message_id}'")
-    for presented in presentation.to_letta_messages(message):
-        if presented.message_type == kind:
-            return presented
-    raise BadRequestError(f"Message type got modified: {kind}")
+    return message_edits.apply(actor.organization_id, message, request)
 
 
 def reset_messages(actor: Actor, group_id: str) -> None:

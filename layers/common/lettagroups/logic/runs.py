@@ -21,6 +21,21 @@ def load_run(actor: Actor, run_id: str) -> RunRecord:
     return record
 
 
+ACTIVE = ("created", "running")
+
+
+def list_runs(actor: Actor, agent_ids: Optional[list[str]] = None, *, active_only: bool = False) -> list[Run]:
+    """The user's runs, oldest first; with `agent_ids`, those whose metadata names one of those agents (a send to
+    one of them, or a background pass of one); with `active_only`, those still created or running."""
+    runs = runs_dal.list_user_runs(actor.organization_id, actor.user_id)
+    if agent_ids:
+        wanted = set(agent_ids)
+        runs = [r for r in runs if r.metadata.get("agent_id") in wanted]
+    if active_only:
+        runs = [r for r in runs if r.status in ACTIVE]
+    return [r.to_run() for r in runs]
+
+
 def retrieve_run(actor: Actor, run_id: str) -> Run:
     return load_run(actor, run_id).to_run()
 

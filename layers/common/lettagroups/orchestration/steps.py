@@ -205,11 +205,7 @@ def completion_fields(state: RunState) -> dict[str, Any]:
         "stop_reason": state.stop_reason,
         "response_message_ids": sorted(state.response_ids),
         "background_run_ids": state.run_ids or [],
-        "metadata": {
-            **({"group_id": state.group_id} if state.group_id else {}),
-            "stop_reason": state.stop_reason,
-            "usage": usage,
-        },
+        "metadata": {**state.metadata, "stop_reason": state.stop_reason, "usage": usage},
     }
 
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Optional
 
 from ..dal import events as events_dal
@@ -49,8 +49,10 @@ async def tail(
     starting_after: int = 0,
     *,
     deadline_seconds: float = DEFAULT_DEADLINE_SECONDS,
+    render: Callable[[Optional[int], str], Optional[bytes]] = sse,
 ) -> AsyncIterator[bytes]:
-    """Yield SSE bytes for every frame after `starting_after`, ending with `[DONE]`.
+    """Yield SSE bytes for every frame after `starting_after`, ending with `[DONE]` (each frame as `render` writes it:
+    Letta's events by default; `render` may return None to leave a frame out).
 
     - Frames carry `id: <seq>`, so a client can resume with `Last-Event-ID` / `starting_after`.
     - A comment opens the stream (headers and a first byte go out at once, before any step has run), and
@@ -83,7 +85,9 @@ async def tail(
         for seq, data in frames:
             last = seq
             last_sent = last_frame = time.monotonic()
-            yield sse(seq, data)
+            rendered = render(seq, data)
+            if rendered is not None:
+                yield rendered
             if data == DONE:
                 return
         if frames:
@@ -102,7 +106,9 @@ async def tail(
                 continue  # read once more right away: the last frames may have landed meanwhile
         if (finished_at is not None and now - finished_at >= ORPHAN_GRACE_SECONDS) or now - started > deadline_seconds:
             for data in _closing_frames(run if finished_at is not None else None):
-                yield sse(None, data)
+                rendered = render(None, data)
+                if rendered is not None:
+                    yield rendered
             return
         if now - last_sent > KEEPALIVE_SECONDS:
             last_sent = now

@@ -5,9 +5,10 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from ..state import RunState
-from . import dynamic, main_agent, round_robin, supervisor
+from . import alone, dynamic, main_agent, round_robin, supervisor
 
 TakeTurn = Callable[[RunState], RunState]
+ALONE = "agent"  # the `manager_type` of a run of one agent messaged directly
 
 POLICIES: dict[str, TakeTurn] = {
     "round_robin": round_robin.take_turn,
@@ -15,4 +16,5 @@ POLICIES: dict[str, TakeTurn] = {
     "supervisor": supervisor.take_turn,
     "sleeptime": main_agent.take_turn,
     "voice_sleeptime": main_agent.take_turn,
+    ALONE: alone.take_turn,
 }

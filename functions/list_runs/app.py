@@ -1,0 +1,20 @@
+"""GET /v1/runs: the user's runs, oldest first; `agent_ids` keeps those of these agents (Letta 0.7.7's list_runs)."""
+
+from typing import Annotated, Any, Optional
+
+from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.event_handler.openapi.params import Query
+
+from lettagroups.api.app import create_app, current_actor, json_response, make_handler, ok
+from lettagroups.logic import runs
+from lettagroups.models.runs import Run
+
+app = create_app()
+
+
+@app.get("/v1/runs", operation_id="list_runs", responses=ok(list[Run]))
+def list_runs(agent_ids: Annotated[Optional[list[str]], Query(max_length=100)] = None) -> Response[Any]:
+    return json_response(runs.list_runs(current_actor(app), agent_ids))
+
+
+lambda_handler = make_handler(app)

@@ -1,0 +1,67 @@
+"""`POST /v1/voice-beta/{agent_id}/chat/completions` (issue #10): an OpenAI chat-completions request to a voice agent
+(`voice_convo_agent`), which runs its voice_sleeptime group's pattern (contract §8.5) through the agent door:
+the request's last user message is the input; a streaming request follows the run as chat-completion chunks
+(`streaming/chat_chunks.py`), any other gets one `chat.completion`."""
+
+from __future__ import annotations
+
+from typing import Any, Optional
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from ..errors import BadRequestError
+from ..models.identity import Actor
+from ..models.messages import LettaStreamingRequest
+from ..streaming.chat_chunks import completion
+from . import agent_messages, sending
+
+
+class ChatCompletionRequest(BaseModel):
+    """The parts of OpenAI's chat-completions request the voice route reads (others are accepted and ignored)."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    messages: list[dict[str, Any]] = Field(min_length=1, max_length=500)
+    model: Optional[str] = Field(default=None, max_length=200)
+    stream: bool = False
+
+
+def user_text(request: ChatCompletionRequest) -> str:
+    """The last user message's text (its string content, or its text parts joined)."""
+    for message in reversed(request.messages):
+        if message.get("role") != "user":
+            continue
+        content = message.get("content")
+        if isinstance(content, str) and content.strip():
+            return content
+        if isinstance(content, list):
+            text = "".join(str(p.get("text", "")) for p in content if isinstance(p, dict) and p.get("type") == "text")
+            if text.strip():
+                return text
+    raise BadRequestError("The request has no user message with text content")
+
+
+def _check_voice_agent(actor: Actor, agent_id: str) -> None:
+    if not agent_messages.is_voice_agent(actor, agent_id):
+        raise BadRequestError(f"Agent {agent_id} is not a voice agent: only a voice_convo_agent answers chat completions")
+
+
+def _letta_request(request: ChatCompletionRequest) -> LettaStreamingRequest:
+    return LettaStreamingRequest(messages=[{"role": "user", "content": user_text(request)}], stream_tokens=True)  # type: ignore[list-item]
+
+
+def start_stream(actor: Actor, agent_id: str, request: ChatCompletionRequest) -> sending.Opened:
+    _check_voice_agent(actor, agent_id)
+    return agent_messages.send_message_stream(actor, agent_id, _letta_request(request))
+
+
+def complete(actor: Actor, agent_id: str, request: ChatCompletionRequest) -> dict[str, Any]:
+    _check_voice_agent(actor, agent_id)
+    response = agent_messages.send_message(actor, agent_id, _letta_request(request))
+    text = "\n".join(str(m.content) for m in response.messages if m.message_type == "assistant_message")  # type: ignore[attr-defined]
+    usage = {k: int(getattr(response.usage, k)) for k in ("prompt_tokens", "completion_tokens", "total_tokens")}
+    return completion(agent_id, request.model or "letta", text, usage)
+
+
+def model_name(request: ChatCompletionRequest) -> str:
+    return request.model or "letta"
