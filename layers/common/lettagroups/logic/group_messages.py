@@ -30,8 +30,9 @@ from ..models.runs import Run
 from ..models.stored import StoredMessage
 from ..orchestration import lifecycle, starter
 from ..orchestration.failure import RunFailure
+from ..orchestration.policies.swarm import DEFAULT_MAX_TURNS as SWARM_DEFAULT_MAX_TURNS
 from ..orchestration.state import MAX_TURNS_CAP, RunState
-from .groups import check_window, load_group
+from .groups import check_window, load_group, swarm_next_agent
 
 POLL_INITIAL_SECONDS = 0.02
 POLL_MAX_SECONDS = 0.25
@@ -59,7 +60,9 @@ def check_runnable(group: dict[str, Any], agents: dict[str, dict[str, Any]], req
     if not group["agent_ids"]:
         raise BadRequestError("Empty group: group must have at least one agent")
     if group["manager_type"] == "swarm":
-        raise BadRequestError("Manager type 'swarm' is not supported yet")
+        names = [str(agents[a].get("name") or a) for a in group["agent_ids"]]
+        if len(set(names)) != len(names):
+            raise BadRequestError("participant names must be unique for handoffs")
     if group["manager_type"] == "voice_sleeptime" and len(group["agent_ids"]) != 1:
         raise BadRequestError("A voice_sleeptime group needs exactly one sleeptime agent")
     _check_inputs(request.messages)
@@ -67,13 +70,15 @@ def check_runnable(group: dict[str, Any], agents: dict[str, dict[str, Any]], req
 
 def _roster(group: dict[str, Any], agents: dict[str, dict[str, Any]], since: dict[str, str]) -> lifecycle.Roster:
     n = len(group["agent_ids"])
+    swarm = group["manager_type"] == "swarm"
     return lifecycle.Roster(
         manager_type=group["manager_type"],
         agent_ids=list(group["agent_ids"]),  # the roster as the run starts: a PATCH during it changes the next run
         manager_agent_id=group.get("manager_agent_id"),
         member_since={a: since[a] for a in group["agent_ids"] if a in since},
-        max_turns=min(group.get("max_turns") or n, MAX_TURNS_CAP),
+        max_turns=min(group.get("max_turns") or (SWARM_DEFAULT_MAX_TURNS if swarm else n), MAX_TURNS_CAP),
         termination_token=group.get("termination_token"),
+        active_agent_id=swarm_next_agent(group) if swarm else None,
         description=str(group.get("description") or "")[:DESCRIPTION_IN_PROMPT],
         agent_names={a: str(agents[a].get("name") or a) for a in agents},
         context_after=group.get("context_after_message_id") if group["manager_type"] == "voice_sleeptime" else None,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from ..state import RunState
-from . import dynamic, main_agent, round_robin, supervisor
+from . import dynamic, main_agent, round_robin, supervisor, swarm
 
 TakeTurn = Callable[[RunState], RunState]
 
@@ -15,4 +15,5 @@ POLICIES: dict[str, TakeTurn] = {
     "supervisor": supervisor.take_turn,
     "sleeptime": main_agent.take_turn,
     "voice_sleeptime": main_agent.take_turn,
+    "swarm": swarm.take_turn,
 }
