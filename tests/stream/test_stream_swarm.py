@@ -29,6 +29,7 @@ def test_a_handoff_streams_both_speakers(http: httpx.Client, objects: Objects, s
     # When the user streams a message asking fred to hand over to velma
     with open_stream(http, group["id"], send_body("Hand over to velma, please.", stream_tokens=stream_tokens)) as response:
         assert response.status_code == 200
+        run_id = response.headers["x-run-id"]
         stream = read_sse(response.iter_raw())
     # Then fred's handoff and velma's reply stream in order, then usage (two turns) and [DONE]
     assert stream.events[-1].data == DONE
@@ -51,6 +52,13 @@ def test_a_handoff_streams_both_speakers(http: httpx.Client, objects: Objects, s
     assert (len(calls) > 1) == stream_tokens
     assert json.loads("".join(c["tool_call"].get("arguments") or "" for c in calls))["agent_name"] == "velma"
     assert http.get(f"/v1/groups/{group['id']}").json()["active_agent_id"] == agents[1]["id"]
+    # And the run's stream replays the same frames, and its record and messages say the same
+    with http.stream("GET", f"/v1/runs/{run_id}/stream") as replay:
+        assert [e.data for e in read_sse(replay.iter_raw()).events] == [e.data for e in stream.events]
+    run = http.get(f"/v1/runs/{run_id}").json()
+    assert (run["status"], run["metadata"]["stop_reason"], run["metadata"]["usage"]["step_count"]) == ("completed", "end_turn", 2)
+    listed = http.get(f"/v1/runs/{run_id}/messages").json()
+    assert [(m["name"], m["message_type"]) for m in listed] == HANDED_OFF
 
 
 def test_a_receiver_failing_mid_stream_ends_with_the_error_after_the_handoff(http: httpx.Client, objects: Objects) -> None:
