@@ -4,7 +4,7 @@ Importable from every test folder: pytest puts this directory on sys.path for te
 """
 
 # `Group` keys in wire order (contract §2.5 and §3.2; `project_id` is the O-2 addition; `hidden`, later Letta's
-# field, is appended after them).
+# field, is appended after them, then swarm-handoffs.md's `initial_agent_id` and `active_agent_id`).
 GROUP_KEYS = [
     "id",
     "manager_type",
@@ -21,4 +21,6 @@ GROUP_KEYS = [
     "min_message_buffer_length",
     "project_id",
     "hidden",
+    "initial_agent_id",
+    "active_agent_id",
 ]

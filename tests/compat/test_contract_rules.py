@@ -531,7 +531,7 @@ def test_send_with_no_messages_still_steps_every_agent_o_13(letta: Letta, made: 
             {"manager_type": "dynamic", "manager_agent_id": "agent-nope-2"},
             "Duplicate agent ids",
         ),
-        (["agent-nope-1"], {"manager_type": "swarm"}, "not supported"),
+        (["agent-nope-1"], {"manager_type": "swarm", "initial_agent_id": "EXISTING"}, "is not one of the group's agent_ids"),
         (
             ["agent-nope-1"],
             {
@@ -548,8 +548,11 @@ def test_send_with_no_messages_still_steps_every_agent_o_13(letta: Letta, made: 
 def test_rule_checks_come_before_existence_checks(
     letta: Letta, made: Tracker, agent_ids: list[str], manager_config: dict[str, Any], detail: str
 ):
-    # Given ids that name no agent, in a body that also breaks a rule checked earlier
+    # Given ids that name no agent, in a body that also breaks a rule checked earlier (a swarm's initial agent
+    # that exists but is not a participant)
     description = unique("order")
+    if manager_config.get("initial_agent_id") == "EXISTING":
+        manager_config = {**manager_config, "initial_agent_id": _agents(made, ["scooby"])[0].id}
 
     # When the group is created
     body = _api_error(

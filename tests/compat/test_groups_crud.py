@@ -101,8 +101,8 @@ def test_create_without_manager_config_is_round_robin_with_the_wire_shape(http: 
     assert body["id"].startswith("group-") and len(body["id"]) == len("group-") + 36
     assert body["manager_type"] == "round_robin" and body["max_turns"] is None
     assert body["shared_block_ids"] == [] and body["project_id"] is None
-    assert all(body[k] is None for k in GROUP_KEYS[5:-1])
-    # And `hidden` (later Letta's, appended last) is false
+    assert all(body[k] is None for k in GROUP_KEYS[5:] if k != "hidden")  # the swarm's fields included
+    # And `hidden` (later Letta's, appended after the contract's fields) is false
     assert body["hidden"] is False
 
 
@@ -260,12 +260,13 @@ def test_unknown_ids_in_create_are_404_and_write_nothing(letta: Letta, made: Tra
     assert letta.agents.groups.list(real) == []
 
 
-def test_swarm_is_400_and_bogus_type_is_422(http: httpx.Client, letta: Letta) -> None:
-    """X-3, X-4, X-2 and X-6."""
+def test_bad_manager_configs_are_422_or_404(http: httpx.Client, letta: Letta) -> None:
+    """X-4, X-2 and X-6; swarm (swarm-handoffs.md, no longer X-3's 400) with an initial agent that is no agent."""
     before = letta.groups.count()
     base = {"agent_ids": [], "description": ""}
-    # When manager_type is swarm
-    assert_error(http.post("/v1/groups/", json={**base, "manager_config": {"manager_type": "swarm"}}), 400, "not supported")
+    # When a swarm's initial agent is no agent at all
+    swarm = {"manager_type": "swarm", "initial_agent_id": "agent-nope"}
+    assert_error(http.post("/v1/groups/", json={**base, "manager_config": swarm}), 404, "Agent not found with id=agent-nope")
     # When manager_type is unknown
     detail = assert_error(http.post("/v1/groups/", json={**base, "manager_config": {"manager_type": "bogus"}}), 422)
     assert detail[0]["type"] == "union_tag_invalid" and detail[0]["loc"] == ["body", "manager_config"]
@@ -487,16 +488,18 @@ def test_list_cursor_errors(letta: Letta, made: Tracker) -> None:
 
 
 def test_list_manager_type_filter(letta: Letta, made: Tracker) -> None:
-    """X-19, and swarm as a valid filter that matches nothing."""
-    # Given one group of each of two types
+    """X-19, and swarm as a filter like any other type."""
+    # Given one group of each of three types
     manager = made.agent().id
     rr = made.group([], "rr").id
     sup = made.group([], "sup", manager_config=SupervisorManager(manager_agent_id=manager)).id
+    swarm = made.group([], "swarm", manager_config={"manager_type": "swarm"}).id
     # Then each filter sees its own type only
     supervisors = [g for g in letta.groups.list(manager_type="supervisor")]
     assert sup in [g.id for g in supervisors] and rr not in [g.id for g in supervisors]
     assert all(g.manager_type == "supervisor" for g in supervisors)
-    assert letta.groups.list(manager_type="swarm") == []
+    swarms = letta.groups.list(manager_type="swarm")
+    assert swarm in [g.id for g in swarms] and {g.manager_type for g in swarms} == {"swarm"}
     # And the type and project filters combine
     project = unique("both")
     in_project = made.group([], "p-sup", manager_config=SupervisorManager(manager_agent_id=made.agent().id), project=project).id
@@ -602,8 +605,9 @@ def test_modify_errors(http: httpx.Client, letta: Letta, made: Tracker) -> None:
     # When a SupervisorManagerUpdate omits its required key
     detail = assert_error(http.patch(f"/v1/groups/{sup.id}", json={"manager_config": {"manager_type": "supervisor"}}), 422)
     assert detail[0]["loc"][-1] == "manager_agent_id"
-    # When the config is swarm
-    assert_error(http.patch(f"/v1/groups/{rr.id}", json={"manager_config": {"manager_type": "swarm"}}), 400, "not supported")
+    # When the config is swarm on a round robin group
+    swarm = {"manager_config": {"manager_type": "swarm"}}
+    assert_error(http.patch(f"/v1/groups/{rr.id}", json=swarm), 400, "Cannot change group pattern after creation")
     # When the group does not exist
     assert_error(http.patch("/v1/groups/group-nope", json={"description": "x"}), 404, "Group not found with id=group-nope")
     # When a new participant or manager does not exist

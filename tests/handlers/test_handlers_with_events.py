@@ -406,16 +406,59 @@ def test_create_group_manager_config_without_tag_is_422(actor: Actor):
     assert_fastapi_422(body, ["body", "manager_config"], "union_tag_not_found")
 
 
-def test_create_swarm_group_is_400(actor: Actor):
-    # When the manager type is swarm (contract X-3)
-    event = with_body(
-        load_event("create-group"), {"agent_ids": [], "description": "", "manager_config": {"manager_type": "swarm"}}
-    )
-    status, body = invoke(event, actor)
-    # Then 400 "not supported", and nothing is written
-    assert status == 400
-    assert "not supported" in body["detail"]
+def test_create_swarm_group_with_its_event(actor: Actor):
+    # Given two agents
+    fred, velma = make_agent(actor, "fred"), make_agent(actor, "velma")
+    # When the swarm create-group event is invoked (a plain-object SwarmManager, swarm-handoffs.md)
+    status, body = invoke(substitute(load_event("swarm/create-group"), {AGENT_PH: fred, AGENT2_PH: velma}), actor)
+    # Then the group is a swarm with its max_turns and initial agent, who is also the agent the next input goes to
+    assert status == 200
+    assert list(body) == GROUP_KEYS
+    assert (body["manager_type"], body["agent_ids"], body["max_turns"]) == ("swarm", [fred, velma], 4)
+    assert (body["initial_agent_id"], body["active_agent_id"]) == (velma, velma)
+    assert body["manager_agent_id"] is None and body["termination_token"] is None
+    assert groups_logic.retrieve_group(actor, body["id"]).model_dump() == body
+
+
+def test_other_manager_types_have_no_swarm_fields(actor: Actor):
+    # When a round robin group is created
+    status, body = invoke(with_body(load_event("create-group"), {"agent_ids": [], "description": ""}), actor)
+    # Then both swarm fields are there, and null
+    assert status == 200 and (body["initial_agent_id"], body["active_agent_id"]) == (None, None)
+
+
+def test_swarm_initial_agent_must_be_a_participant(actor: Actor):
+    # Given two agents, and a third that exists but is not in the group
+    fred, velma, scooby = make_agent(actor, "fred"), make_agent(actor, "velma"), make_agent(actor, "scooby")
+    event = substitute(load_event("swarm/create-group"), {AGENT_PH: fred, AGENT2_PH: velma})
+    body = json.loads(event["body"])
+    # When the initial agent is an agent outside agent_ids
+    outside = {**body, "manager_config": {**body["manager_config"], "initial_agent_id": scooby}}
+    status, error = invoke(with_body(event, outside), actor)
+    # Then 400
+    assert (status, error) == (400, {"detail": f"initial_agent_id {scooby} is not one of the group's agent_ids"})
+    # When it is no agent at all
+    nobody = {**body, "manager_config": {**body["manager_config"], "initial_agent_id": "agent-nope"}}
+    status, error = invoke(with_body(event, nobody), actor)
+    # Then 404, and nothing was written either time
+    assert (status, error) == (404, {"detail": "Agent not found with id=agent-nope"})
     assert groups_logic.count_groups(actor) == 0
+
+
+def test_modify_swarm_group_with_its_event(actor: Actor):
+    # Given a swarm group of fred and velma, velma first
+    fred, velma = make_agent(actor, "fred"), make_agent(actor, "velma")
+    group_id = make_group(actor, [fred, velma], manager_config={"manager_type": "swarm", "initial_agent_id": velma})
+    # When the swarm modify-group event is invoked (a plain-object SwarmManagerUpdate)
+    status, body = invoke(substitute(load_event("swarm/modify-group"), {GROUP_PH: group_id, AGENT_PH: fred}), actor)
+    # Then max_turns and the initial agent change, and with no run yet the next input goes to the new initial agent
+    assert status == 200 and list(body) == GROUP_KEYS
+    assert (body["max_turns"], body["initial_agent_id"], body["active_agent_id"]) == (6, fred, fred)
+    # When the participants change without the initial agent
+    status, error = invoke(with_body(substitute(load_event("modify-group"), {GROUP_PH: group_id}), {"agent_ids": [velma]}), actor)
+    # Then 400, and the group is unchanged
+    assert (status, error) == (400, {"detail": f"initial_agent_id {fred} is not one of the group's agent_ids"})
+    assert groups_logic.retrieve_group(actor, group_id).model_dump() == body
 
 
 def test_modify_group(actor: Actor):

@@ -487,3 +487,45 @@ def test_group_run_task_with_an_unknown_agent_raises_a_final_404(actor: Actor):
     assert failure.detail == f"Agent not found with id={event['run']['agent_ids'][0]}"
     # And no run record was touched
     assert runs_dal.get_run(actor.organization_id, RUN_PH) is None
+
+
+def test_swarm_group_run_task_event_steps_the_active_agent_first(actor: Actor):
+    # Given the swarm group-run-task event (velma, the second participant, is active) in a fresh organization
+    event = substitute(load_event("swarm/group-run-task"), {DEFAULT_ORG: actor.organization_id, DEFAULT_USER: actor.user_id})
+    state = RunState.model_validate(event["run"])
+    assert state.manager_type == "swarm" and state.active_agent_id == state.agent_ids[1]
+    # When the task handler is invoked with it
+    with pytest.raises(Exception) as raised:
+        task_handler()(event, LocalContext("GroupRunTaskFunction", "local"))
+    # Then the swarm policy stepped the active agent, not agent_ids[0]: its 404 is a final failure
+    failure = RunFailure.decode(str(raised.value))
+    assert type(raised.value).__name__ == "StepFailedError" and failure is not None
+    assert failure.detail == f"Agent not found with id={state.active_agent_id}"
+
+
+def test_send_to_a_swarm_group_hands_off(group_actor: Actor):
+    # Given fred and velma in a swarm group
+    actor = group_actor
+    fred, velma = make_agent(actor, "fred"), make_agent(actor, "velma")
+    swarm = {"manager_type": "swarm"}
+    group_id = groups_logic.create_group(
+        actor, GroupCreate.model_validate({"agent_ids": [fred, velma], "description": "", "manager_config": swarm})
+    ).id
+    event = group_event("send-group-message", group_id)
+    body = json.loads(event["body"])
+    body["messages"][0]["content"] = "Please ask velma about the footprints."
+    # When the send-group-message event asks fred to pass the question on
+    status, response = invoke(with_body(event, body), actor)
+    # Then fred hands off and velma answers, in one response
+    assert status == 200, response
+    assert [(m["message_type"], m["name"]) for m in response["messages"]] == [
+        ("reasoning_message", "fred"),
+        ("tool_call_message", "fred"),
+        ("tool_return_message", "handoff_to_agent"),
+        ("reasoning_message", "velma"),
+        ("assistant_message", "velma"),
+    ]
+    assert response["usage"]["step_count"] == 2
+    # And velma is the group's active agent
+    status, group = invoke(substitute(load_event("retrieve-group"), {GROUP_PH: group_id}), actor)
+    assert status == 200 and group["active_agent_id"] == velma

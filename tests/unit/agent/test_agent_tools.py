@@ -162,3 +162,29 @@ def test_translator_in_inner_thoughts_mode():
     translate.finish()
     calls = [e["tool_call"] for e in events if e["message_type"] == "tool_call_message"]
     assert calls == [{"name": "conversation_search", "tool_call_id": "call_2"}, {"arguments": '{"query": "tea"}'}]
+
+
+def test_translator_in_inner_thoughts_mode_streams_thoughts_before_a_tool_call_named_first():
+    # Given an OpenAI-style stream that names a (non-message) tool before the inner thoughts in its arguments
+    events: list[dict[str, Any]] = []
+    translate = DeltaTranslator(
+        events.append,
+        message_id="message-01a20ca8-b642-7331-b04c-1d94003bb706",
+        agent_name="fred",
+        inner_thoughts_in_kwargs=True,
+        options=StreamOptions(),
+    )
+    args = json.dumps({"inner_thoughts": "Velma knows.", "agent_name": "velma", "message": "a clue"})
+    translate(ProviderDelta(kind="tool_call", call_id="call_3", name="handoff_to_agent"))
+    for i in range(0, len(args), 7):
+        translate(ProviderDelta(kind="tool_call", arguments=args[i : i + 7]))
+    translate.finish()
+    # Then the thoughts come first (otid part 0), then the call, announced and whole (part 1), as the message is stored
+    kinds = [e["message_type"] for e in events]
+    assert kinds[-2:] == ["tool_call_message", "tool_call_message"] and set(kinds[:-2]) == {"reasoning_message"}
+    assert "".join(e["reasoning"] for e in events[:-2]) == "Velma knows."
+    assert [e["tool_call"] for e in events[-2:]] == [
+        {"name": "handoff_to_agent", "tool_call_id": "call_3"},
+        {"arguments": '{"agent_name": "velma", "message": "a clue"}'},
+    ]
+    assert {e["otid"][-2:] for e in events[:-2]} == {"00"} and {e["otid"][-2:] for e in events[-2:]} == {"01"}

@@ -120,6 +120,22 @@ VOICE_TOOLS = ["send_message", "search_memory"]
 VOICE_SLEEPTIME_TOOLS = ["store_memories", "rethink_user_memory", "finish_rethinking_memory"]
 MULTI_AGENT_TOOLS = ["send_message_to_all_agents_in_group"]
 BROADCAST_TOOL = "send_message_to_all_agents_in_group"
+HANDOFF_TOOL = "handoff_to_agent"
+
+
+def handoff_schema(colleagues: list[str]) -> dict[str, Any]:
+    """The swarm's handoff tool as one participant is offered it: `colleagues` are the other participants' names
+    (swarm-handoffs.md). No `request_heartbeat`: a handoff ends the caller's turn."""
+    return _schema(
+        HANDOFF_TOOL,
+        "Hand the conversation to a colleague who is better placed to answer. Use it instead of replying.",
+        {
+            "agent_name": {"type": "string", "enum": list(colleagues)},
+            "message": {"type": "string", "description": "what the colleague needs to know"},
+        },
+        ["agent_name", "message"],
+        heartbeat=False,
+    )
 
 
 def default_tools(agent_type: str, include_base_tools: bool, enable_sleeptime: bool) -> list[str]:

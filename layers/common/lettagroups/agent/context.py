@@ -4,7 +4,8 @@ Visibility for agent A, per stored message:
 - inputs (role user/system) whose `recipient_id` is None or A: as stored (already packed, §7.3);
 - A's own assistant and tool messages: in full (reasoning, tool calls, tool returns);
 - another agent's `shared` assistant reply: a system message in the system_alert envelope holding what it said
-  through send_message, named after the speaker;
+  through send_message, or the colleague it handed the conversation to and why (a swarm handoff), named after the
+  speaker;
 - nothing else (other agents' reasoning and tool traffic, inputs addressed to other agents).
 
 Trimming keeps the newest history that fits. An assistant message and the tool results answering it are one
@@ -19,8 +20,9 @@ from dataclasses import dataclass
 from typing import Any, Literal, Optional
 
 from ..dal import messages as messages_dal
-from ..models.presentation import pack_system_alert, send_message_texts, unpack_message
+from ..models.presentation import pack_system_alert, parse_arguments, send_message_texts, unpack_message
 from ..models.stored import StoredMessage
+from .catalog import HANDOFF_TOOL
 from .providers.base import estimate_tokens
 from .providers.errors import ContextWindowExceededError
 
@@ -60,7 +62,7 @@ def to_chat(message: StoredMessage, agent_id: str, *, inner_thoughts_in_kwargs: 
     if seen == "peer":
         return [
             {"role": "system", "content": pack_system_alert(text, message.created_at), "name": message.name}
-            for text in send_message_texts(message)
+            for text in [*send_message_texts(message), *handoff_notes(message)]
         ]
     if message.role == "tool":
         return [{"role": "tool", "tool_call_id": message.tool_call_id, "content": message.text(), "name": message.name}]
@@ -82,6 +84,19 @@ def to_chat(message: StoredMessage, agent_id: str, *, inner_thoughts_in_kwargs: 
     elif chat["content"] is None:
         return []
     return [chat]
+
+
+def handoff_notes(message: StoredMessage) -> list[str]:
+    """What the other participants hear of a swarm handoff (its tool call): who takes over, and why."""
+    notes = []
+    for call in message.tool_calls or []:
+        function = call.get("function") or {}
+        if function.get("name") == HANDOFF_TOOL:
+            args = parse_arguments(function.get("arguments"))
+            why = str(args.get("message") or "")
+            note = f"{message.name or message.agent_id} handed the conversation to {args.get('agent_name')}"
+            notes.append(f"{note}: {why}" if why else note)
+    return notes
 
 
 def tokens_of(messages: list[dict[str, Any]]) -> int:

@@ -132,6 +132,7 @@ class StepResult:
             stop_reason=self.stop_reason,
             step_ids=self.step_ids,
             paused_tool_call=self.paused_tool_call,
+            tool_calls=self.tool_calls,
             seq_after=seq_after,
             created_at=utc_now().isoformat(),
         )
@@ -147,6 +148,7 @@ class StepResult:
             stop_reason=record.stop_reason,
             step_ids=list(record.step_ids),
             paused_tool_call=record.paused_tool_call,
+            tool_calls=list(record.tool_calls),
             replayed=True,
             seq_after=record.seq_after,
         )
@@ -219,7 +221,8 @@ class _Step:
         extra_names = [t if isinstance(t, str) else t.name for t in request.extra_tools]
         self.offered = [n for n in dict.fromkeys([*(agent.get("tool_names") or []), *extra_names]) if registry.get(n) is not None]
         rules = request.tool_rules_override if request.tool_rules_override is not None else agent.get("tool_rules")
-        self.solver = ToolRulesSolver(rules, last_tool=request.resume_after_tool)
+        ends_turn = {n for n in self.offered if (spec := registry.get(n)) is not None and spec.ends_turn}
+        self.solver = ToolRulesSolver(rules, last_tool=request.resume_after_tool, ends_turn=ends_turn)
         self.kwargs_mode = (
             provider.inner_thoughts_in_kwargs and self.llm_config.get("put_inner_thoughts_in_kwargs", True) is not False
         )
@@ -400,6 +403,8 @@ def run_step(
             break
         raw, status = step.run_tool(call, allowed)
         step.tool_calls.append({"name": call.name, "arguments": call.args, "status": status})
+        if status != "success":
+            step.written[-1].shared = False  # a call that failed (e.g. a refused handoff) is no news for the others
         tool = tool_message(step.author, step_id, call, raw, status, utc_now())
         step.written.append(tool)
         step.emit_live(tool)

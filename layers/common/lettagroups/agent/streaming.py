@@ -172,21 +172,25 @@ class DeltaTranslator:
                 self._emit(AssistantMessage(**self._base(self._part(call)), content=text[call.text_sent :]))
                 call.text_sent = len(text)
             return
+        if self.kwargs_mode:
+            return  # announced at `finish`, after the inner thoughts its arguments carry first (order and otid as stored)
         if not call.announced:
-            call.announced = True
-            self._emit(
-                ToolCallMessage(
-                    **self._base(self._part(call)), tool_call=ToolCallDelta(name=call.name, tool_call_id=call.call_id)
-                )
-            )
-            if not self.kwargs_mode and call.arguments:
+            self._announce(call)
+            if call.arguments:
                 self._emit(ToolCallMessage(**self._base(self._part(call)), tool_call=ToolCallDelta(arguments=call.arguments)))
             return
-        if not self.kwargs_mode and delta.arguments:
+        if delta.arguments:
             self._emit(ToolCallMessage(**self._base(self._part(call)), tool_call=ToolCallDelta(arguments=delta.arguments)))
 
+    def _announce(self, call: _Call) -> None:
+        call.announced = True
+        self._emit(
+            ToolCallMessage(**self._base(self._part(call)), tool_call=ToolCallDelta(name=call.name, tool_call_id=call.call_id))
+        )
+
     def finish(self) -> None:
-        """In kwargs mode the arguments of non-message tools are sent once, whole, without the inner thoughts."""
+        """In kwargs mode a non-message tool's call is announced now, then its arguments are sent once, whole, without
+        the inner thoughts."""
         if not self.kwargs_mode:
             return
         for call in self.calls.values():
@@ -198,4 +202,6 @@ class DeltaTranslator:
                 arguments = json.dumps(args, ensure_ascii=False)
             except (ValueError, AttributeError):
                 arguments = call.arguments
+            if not call.announced:
+                self._announce(call)
             self._emit(ToolCallMessage(**self._base(self._part(call)), tool_call=ToolCallDelta(arguments=arguments)))

@@ -7,16 +7,21 @@ Rule dicts as stored on agents (`{"tool_name": …, "type": …}`):
 - `exit_loop` (TerminalToolRule): the chain ends after this tool;
 - `continue_loop` (ContinueToolRule): the chain continues after this tool.
 Other types (`conditional`, `max_count_per_step`, `parent_last_tool`) are accepted and ignored.
+
+Besides the rules, a tool may end the turn when it succeeds (`ends_turn`: a swarm handoff passes the conversation
+on, so the caller must not go on talking); when it fails the chain goes on as after any failed call.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from typing import Any, Optional
 
 
 class ToolRulesSolver:
-    def __init__(self, rules: Optional[Sequence[dict[str, Any]]], last_tool: Optional[str] = None) -> None:
+    def __init__(
+        self, rules: Optional[Sequence[dict[str, Any]]], last_tool: Optional[str] = None, ends_turn: Collection[str] = ()
+    ) -> None:
         self.init: list[str] = []
         self.terminal: set[str] = set()
         self.continue_: set[str] = set()
@@ -33,6 +38,7 @@ class ToolRulesSolver:
             elif kind == "constrain_child_tools":
                 self.children.setdefault(name, []).extend(str(c) for c in rule.get("children") or [])
         self.last_tool = last_tool
+        self.ends_turn = set(ends_turn)
 
     def allowed(self, offered: Sequence[str]) -> list[str]:
         """The offered tools callable now (never empty if something is offered: a rule naming only absent
@@ -50,6 +56,8 @@ class ToolRulesSolver:
 
     def continues_after(self, tool: str, heartbeat: bool, failed: bool) -> bool:
         """Whether the chain goes on after `tool` ran (Letta's heartbeat rules)."""
+        if tool in self.ends_turn and not failed:
+            return False
         if tool in self.children:
             return True
         if tool in self.terminal:

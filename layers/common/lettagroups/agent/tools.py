@@ -53,6 +53,7 @@ class ToolSpec:
     name: str
     schema: dict[str, Any]
     executor: Optional[ToolExecutor] = None
+    ends_turn: bool = False  # a successful call ends the step's chain whatever the heartbeat (a swarm handoff)
 
 
 class ToolRegistry:

@@ -20,9 +20,10 @@ from ..models.messages import (
 )
 from ..models.runs import Run
 from ..orchestration import lifecycle
+from ..orchestration.policies.swarm import DEFAULT_MAX_TURNS as SWARM_DEFAULT_MAX_TURNS
 from ..orchestration.state import MAX_TURNS_CAP, RunState
 from . import message_edits, sending, transcripts
-from .groups import load_group
+from .groups import load_group, swarm_next_agent
 
 DESCRIPTION_IN_PROMPT = 8000  # what a run carries of the group's description (participants' instructions, §7.4)
 
@@ -37,20 +38,24 @@ def check_runnable(group: dict[str, Any], agents: dict[str, dict[str, Any]]) -> 
     if not group["agent_ids"]:
         raise BadRequestError("Empty group: group must have at least one agent")
     if group["manager_type"] == "swarm":
-        raise BadRequestError("Manager type 'swarm' is not supported yet")
+        names = [str(agents[a].get("name") or a) for a in group["agent_ids"]]
+        if len(set(names)) != len(names):
+            raise BadRequestError("participant names must be unique for handoffs")
     if group["manager_type"] == "voice_sleeptime" and len(group["agent_ids"]) != 1:
         raise BadRequestError("A voice_sleeptime group needs exactly one sleeptime agent")
 
 
 def roster(group: dict[str, Any], agents: dict[str, dict[str, Any]], since: dict[str, str]) -> lifecycle.Roster:
     n = len(group["agent_ids"])
+    swarm = group["manager_type"] == "swarm"
     return lifecycle.Roster(
         manager_type=group["manager_type"],
         agent_ids=list(group["agent_ids"]),  # the roster as the run starts: a PATCH during it changes the next run
         manager_agent_id=group.get("manager_agent_id"),
         member_since={a: since[a] for a in group["agent_ids"] if a in since},
-        max_turns=min(group.get("max_turns") or n, MAX_TURNS_CAP),
+        max_turns=min(group.get("max_turns") or (SWARM_DEFAULT_MAX_TURNS if swarm else n), MAX_TURNS_CAP),
         termination_token=group.get("termination_token"),
+        active_agent_id=swarm_next_agent(group) if swarm else None,
         description=str(group.get("description") or "")[:DESCRIPTION_IN_PROMPT],
         agent_names={a: str(agents[a].get("name") or a) for a in agents},
         context_after=group.get("context_after_message_id") if group["manager_type"] == "voice_sleeptime" else None,

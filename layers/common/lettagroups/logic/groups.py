@@ -22,13 +22,14 @@ from ..models.groups import (
     RoundRobinManagerUpdate,
     SleeptimeManager,
     SleeptimeManagerUpdate,
+    SwarmManager,
+    SwarmManagerUpdate,
     VoiceSleeptimeManager,
     VoiceSleeptimeManagerUpdate,
     is_storable_id,
 )
 from ..models.identity import Actor
 
-SWARM_MESSAGE = "Manager type 'swarm' is not supported yet"
 MAX_WRITE_RETRIES = 3
 
 
@@ -37,7 +38,29 @@ def group_not_found(group_id: str) -> NotFoundError:
 
 
 def to_group(record: dict[str, Any]) -> Group:
-    return Group.model_validate({k: v for k, v in record.items() if k != "version"})
+    fields = {k: v for k, v in record.items() if k != "version"}
+    if record.get("manager_type") == "swarm":
+        fields["active_agent_id"] = swarm_next_agent(record)
+    return Group.model_validate(fields)
+
+
+def swarm_next_agent(group: dict[str, Any]) -> Optional[str]:
+    """Who receives a swarm group's next input (swarm-handoffs.md): the active agent, else the initial agent, else
+    `agent_ids[0]`. A stored choice that is no longer a participant (the list was modified) is passed over."""
+    agent_ids = group.get("agent_ids") or []
+    for candidate in (group.get("active_agent_id"), group.get("initial_agent_id")):
+        if candidate and candidate in agent_ids:
+            return str(candidate)
+    return str(agent_ids[0]) if agent_ids else None
+
+
+def _check_initial_agent(org: str, initial_agent_id: str, agent_ids: list[str]) -> None:
+    """swarm: the initial agent must be one of the participants; 404 when it is no agent at all, else 400."""
+    if initial_agent_id in agent_ids:
+        return
+    if agents_dal.get_agent(org, initial_agent_id) is None:
+        raise NotFoundError(f"Agent not found with id={initial_agent_id}")
+    raise BadRequestError(f"initial_agent_id {initial_agent_id} is not one of the group's agent_ids")
 
 
 def load_group(actor: Actor, group_id: str) -> dict[str, Any]:
@@ -184,8 +207,8 @@ def create_group(actor: Actor, request: GroupCreate, project_id: Optional[str] =
     org = actor.organization_id
     config = request.manager_config
     manager_type = config.manager_type
-    if manager_type == "swarm":
-        raise BadRequestError(SWARM_MESSAGE)
+    if isinstance(config, SwarmManager) and config.initial_agent_id is not None:
+        _check_initial_agent(org, config.initial_agent_id, request.agent_ids)
     if isinstance(config, VoiceSleeptimeManager):
         check_buffer_lengths(config.max_message_buffer_length, config.min_message_buffer_length)
     if manager_type == "dynamic" and len(set(request.agent_ids)) != len(request.agent_ids):
@@ -234,17 +257,21 @@ def _created_fields(config: Any) -> dict[str, Any]:
             "max_message_buffer_length": config.max_message_buffer_length,
             "min_message_buffer_length": config.min_message_buffer_length,
         }
+    if isinstance(config, SwarmManager):
+        return {"max_turns": config.max_turns, "initial_agent_id": config.initial_agent_id}
     return {}
 
 
 def _apply_update(group: dict[str, Any], config: Any) -> None:
     """Apply a manager-config update in place. Falsy values are ignored, so partial updates work (contract §4.5)."""
-    if isinstance(config, (RoundRobinManagerUpdate, DynamicManagerUpdate)) and config.max_turns:
+    if isinstance(config, (RoundRobinManagerUpdate, DynamicManagerUpdate, SwarmManagerUpdate)) and config.max_turns:
         group["max_turns"] = config.max_turns
+    if isinstance(config, SwarmManagerUpdate) and config.initial_agent_id:
+        group["initial_agent_id"] = config.initial_agent_id
     if isinstance(config, DynamicManagerUpdate) and config.termination_token:
         group["termination_token"] = config.termination_token
     manager_id = getattr(config, "manager_agent_id", None)
-    if not isinstance(config, RoundRobinManagerUpdate) and manager_id:
+    if not isinstance(config, (RoundRobinManagerUpdate, SwarmManagerUpdate)) and manager_id:
         group["manager_agent_id"] = manager_id
     if isinstance(config, SleeptimeManagerUpdate) and config.sleeptime_agent_frequency:
         group["sleeptime_agent_frequency"] = config.sleeptime_agent_frequency
@@ -293,8 +320,6 @@ def _modify_once(actor: Actor, group_id: str, request: GroupUpdate, project_id: 
     group = dict(current)
     config = request.manager_config
     if config is not None:
-        if config.manager_type == "swarm":
-            raise BadRequestError(SWARM_MESSAGE)
         if config.manager_type != group["manager_type"]:
             raise BadRequestError("Cannot change group pattern after creation")
         _apply_update(group, config)
@@ -306,6 +331,8 @@ def _modify_once(actor: Actor, group_id: str, request: GroupUpdate, project_id: 
         group["agent_ids"] = list(request.agent_ids)
     if request.project_id or project_id:
         group["project_id"] = request.project_id or project_id
+    if group["manager_type"] == "swarm":
+        _swarm_roles_after_update(org, group, current)
 
     new_manager = group.get("manager_agent_id")
     old_manager = current.get("manager_agent_id")
@@ -336,6 +363,16 @@ def _modify_once(actor: Actor, group_id: str, request: GroupUpdate, project_id: 
         return to_group(group)
     groups_dal.update_group(org, group, version, added, removed, changes, _since_now())
     return to_group(group)
+
+
+def _swarm_roles_after_update(org: str, group: dict[str, Any], current: dict[str, Any]) -> None:
+    """A swarm's initial agent stays a participant (400/404 otherwise); an active agent that no longer is one is
+    forgotten, so the next input goes to the initial agent (swarm-handoffs.md)."""
+    initial = group.get("initial_agent_id")
+    if initial and (initial != current.get("initial_agent_id") or group["agent_ids"] != current["agent_ids"]):
+        _check_initial_agent(org, initial, group["agent_ids"])
+    if group.get("active_agent_id") and group["active_agent_id"] not in group["agent_ids"]:
+        group["active_agent_id"] = None
 
 
 def delete_group(actor: Actor, group_id: str) -> GroupDeleted:

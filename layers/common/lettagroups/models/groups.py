@@ -73,9 +73,12 @@ class VoiceSleeptimeManager(_Request):
 
 
 class SwarmManager(_Request):
-    """Accepted by the parser only so that logic can refuse it with 400 (contract §3.3)."""
+    """Agents that hand the conversation to each other (swarm-handoffs.md): `max_turns` agent turns per request at
+    most (null: 10), `initial_agent_id` receives the first input (null: `agent_ids[0]`)."""
 
     manager_type: Literal["swarm"] = "swarm"
+    max_turns: Optional[int] = None
+    initial_agent_id: Optional[AgentId] = None
 
 
 ManagerConfig = Annotated[
@@ -117,6 +120,8 @@ class VoiceSleeptimeManagerUpdate(_Request):
 
 class SwarmManagerUpdate(_Request):
     manager_type: Literal["swarm"] = "swarm"
+    max_turns: Optional[int] = None
+    initial_agent_id: Optional[AgentId] = None
 
 
 ManagerConfigUpdate = Annotated[
@@ -170,6 +175,10 @@ class Group(BaseModel):
     project_id: Optional[str] = None
     # Appended after the contract's fields (additive: letta-client 0.1.138 keeps unknown fields).
     hidden: bool = False
+    # swarm (swarm-handoffs.md): who receives the first input as configured (null: agent_ids[0]), and who will
+    # receive the next one; null for every other manager type.
+    initial_agent_id: Optional[str] = None
+    active_agent_id: Optional[str] = None
 
 
 class GroupDeleted(BaseModel):

@@ -128,6 +128,7 @@ class StepRecord(BaseModel):
     stop_reason: str = "end_turn"
     step_ids: list[str] = Field(default_factory=list)
     paused_tool_call: Optional[dict[str, Any]] = None
+    tool_calls: list[dict[str, Any]] = Field(default_factory=list)  # executed calls: {name, arguments, status}
     seq_after: Optional[int] = None  # the run's last event sequence number once this step was written
     error: Optional[str] = None  # a supervisor worker that failed for good: why
     created_at: Optional[str] = None

@@ -42,6 +42,7 @@ class Roster:
     member_since: dict[str, str] = field(default_factory=dict)
     max_turns: int = 1
     termination_token: Optional[str] = None
+    active_agent_id: Optional[str] = None  # swarm: who receives the input
     description: str = ""
     agent_names: dict[str, str] = field(default_factory=dict)
     context_after: Optional[str] = None
@@ -84,6 +85,7 @@ def begin(
         member_since=roster.member_since,
         max_turns=roster.max_turns,
         termination_token=roster.termination_token,
+        active_agent_id=roster.active_agent_id,
         description=roster.description,
         agent_names=roster.agent_names,
         input_ids=[m.id for m in inputs],

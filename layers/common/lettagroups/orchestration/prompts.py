@@ -1,5 +1,6 @@
-"""The texts a group run adds to what agents see: per-request persona appendices (contract §7.4), the dynamic
-manager's selection prompt (§8.3), the supervisor's deliveries (§8.2) and the sleeptime transcripts (§8.4, §8.5)."""
+"""The texts a group run adds to what agents see: per-request persona appendices (contract §7.4; the swarm's,
+swarm-handoffs.md), the dynamic manager's selection prompt (§8.3), the supervisor's deliveries (§8.2) and the
+sleeptime transcripts (§8.4, §8.5)."""
 
 from __future__ import annotations
 
@@ -20,6 +21,18 @@ def round_robin_appendix(participants: int, description: str) -> str:
         "6. Ask the other participants questions when it helps the conversation.\n"
         "7. Acknowledge and answer when someone addresses you directly.\n"
         "8. Share the knowledge you have that is relevant to the discussion."
+    )
+
+
+def swarm_appendix(colleagues: Sequence[str], description: str) -> str:
+    """What a swarm participant is told, for the request only: who its colleagues are and when to hand off."""
+    return (
+        "%%% SWARM CONTEXT %%%\n"
+        f"You share this conversation with the user and {len(colleagues)} colleague(s): {', '.join(colleagues)}.\n"
+        f"Group description: {description}\n\n"
+        "Answer the user yourself when you can. When a colleague is better placed to answer, call handoff_to_agent "
+        "with their name and what they need to know instead of replying: they answer next, and the user goes on "
+        "talking to them. When a colleague hands the conversation to you, answer the user."
     )
 
 

@@ -51,6 +51,7 @@ class RunState(BaseModel):
     member_since: dict[str, str] = Field(default_factory=dict)  # participant -> first message it may see (§7.2, O-9)
     max_turns: int = 1
     termination_token: Optional[str] = None
+    active_agent_id: Optional[str] = None  # swarm: who speaks this turn (handoffs move it)
     description: str = ""  # the group's description, for the participants' instructions (§7.4)
     agent_names: dict[str, str] = Field(default_factory=dict)  # participant and manager names
     input_ids: list[str] = Field(default_factory=list)  # the run's input messages

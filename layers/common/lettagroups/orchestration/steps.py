@@ -209,9 +209,12 @@ def completion_fields(state: RunState) -> dict[str, Any]:
     }
 
 
-def commit_step(state: RunState, pending: Pending, finish: Optional[Finish] = None) -> RunState:
-    """Write the step, the run's hold on the conversation (renewed, or released when it finishes), its frames and
-    (finishing) its completion in one transaction; returns the state moved on."""
+def commit_step(
+    state: RunState, pending: Pending, finish: Optional[Finish] = None, extra_actions: Sequence[dict[str, Any]] = ()
+) -> RunState:
+    """Write the step, the run's hold on the conversation (renewed, or released when it finishes), its frames,
+    (finishing) its completion and the policy's `extra_actions` (its own conditional writes, e.g. the swarm's
+    active agent) in one transaction; returns the state moved on."""
     result = pending.result
     if result.replayed:
         return _advance(state, pending, _replayed_seq(state, result), finish)
@@ -228,6 +231,7 @@ def commit_step(state: RunState, pending: Pending, finish: Optional[Finish] = No
         if finish is not None:
             extras.append(("completion", runs_dal.update_run_action(state.org_id, state.run_id, completion_fields(moved))))
             extras += [("finish", a) for a in finish.extra_actions]
+        extras += [("finish", a) for a in extra_actions]
         try:
             with failures_mapped():
                 committed = commit(pending.request, result, [a for _, a in extras], seq_after=moved.seq)
@@ -240,7 +244,7 @@ def commit_step(state: RunState, pending: Pending, finish: Optional[Finish] = No
             if "completion" in roles:
                 raise failed(f"run {state.run_id} was already finished", kind="internal") from exc
             if "finish" in roles:
-                raise retryable("the group changed while the run finished", kind="conflict") from exc
+                raise retryable("the group changed while the run wrote its step", kind="conflict") from exc
             after = events_dal.last_seq(state.org_id, state.run_id)  # another writer got there first: go after it
             continue
         if committed.replayed:  # another attempt of this task wrote the step first

@@ -8,6 +8,10 @@ Given the same prompt it answers the same way. The rules, in order:
    - anything else → `send_message` mentioning the result.
 2. On fresh input:
    - broadcast offered and not yet called since the latest input → call it with the input;
+   - `handoff_to_agent` offered (swarm) and the latest user message asks to pass it on to a colleague named in the
+     tool's enum: `ask <name>`, `@<name>`, `hand over to <name>`, `hand off to <name>` or `pass it to <name>`
+     (case-insensitive) → hand off to the first such colleague in the text that this agent has not handed off to
+     since that user message (so each agent hands off to each colleague at most once per user message);
    - no `send_message` offered but memory tools are (sleeptime agents) → `memory_insert` a summary line into
      `human` (or the first block) with request_heartbeat, then finish (rule 1); voice sleeptime agents use
      `store_memories`;
@@ -34,6 +38,15 @@ from typing import Any, Optional
 from .base import ChatRequest
 
 BROADCAST = "send_message_to_all_agents_in_group"
+HANDOFF = "handoff_to_agent"
+# How a user asks an agent to pass the conversation on (`{name}` is a colleague's name); README "Models" lists them.
+HANDOFF_PHRASES = (
+    r"\bask\s+{name}",
+    r"@{name}",
+    r"\bhand\s+over\s+to\s+{name}",
+    r"\bhand\s+off\s+to\s+{name}",
+    r"\bpass\s+it\s+to\s+{name}",
+)
 FINISH_TOOLS = ("memory_finish_edits", "finish_rethinking_memory")
 MEMORY_EDIT_TOOLS = {
     "memory_insert",
@@ -144,6 +157,24 @@ class _View:
                     return str((call.get("function") or {}).get("name"))
         return str(self.last.get("name") or "") or None
 
+    def user_message_index(self) -> Optional[int]:
+        messages = self.request.messages
+        return next((i for i in range(len(messages) - 1, -1, -1) if messages[i].get("role") == "user"), None)
+
+    def handed_off_since_user_message(self) -> set[str]:
+        """The colleagues this agent handed off to since the latest user message (its own calls are in its context)."""
+        start = (self.user_message_index() or 0) + 1
+        names: set[str] = set()
+        for message in self.request.messages[start:]:
+            for call in message.get("tool_calls") or []:
+                function = call.get("function") or {}
+                if function.get("name") == HANDOFF:
+                    try:
+                        names.add(str(json.loads(function.get("arguments") or "{}").get("agent_name", "")).casefold())
+                    except (ValueError, AttributeError):
+                        continue
+        return names
+
     def termination_token(self) -> Optional[str]:
         for text in (self.latest_input, self.persona):
             match = _TOKEN_RE.search(text or "")
@@ -227,6 +258,29 @@ def _memory_pass(view: _View) -> Optional[Decision]:
     return None
 
 
+def _handoff(view: _View) -> Optional[Decision]:
+    """A swarm handoff the latest user message asks for (see HANDOFF_PHRASES), to a colleague not handed to yet."""
+    schema = next((t for t in view.request.tools if t.get("name") == HANDOFF), {})
+    colleagues = (((schema.get("parameters") or {}).get("properties") or {}).get("agent_name") or {}).get("enum") or []
+    index = view.user_message_index()
+    text = _content_text(view.request.messages[index]) if index is not None else ""
+    done = view.handed_off_since_user_message()
+    mentions: list[tuple[int, str]] = []
+    for colleague in colleagues:
+        name = re.escape(str(colleague)) + r"(?![\w-])"
+        found = [m.start() for p in HANDOFF_PHRASES for m in re.finditer(p.format(name=name), text, re.IGNORECASE)]
+        if found and str(colleague).casefold() not in done:
+            mentions.append((min(found), str(colleague)))
+    if not mentions:
+        return None
+    target = min(mentions)[1]
+    return Decision(
+        reasoning=f"{view.name} hands the conversation to {target}.",
+        tool=HANDOFF,
+        arguments={"agent_name": target, "message": f"The user asks: {_snippet(text, 200)}"},
+    )
+
+
 def _fresh_input(view: _View) -> Decision:
     lowered = view.latest_input.lower()
     if view.offers(BROADCAST) and not view.called_since_input(BROADCAST):
@@ -235,6 +289,9 @@ def _fresh_input(view: _View) -> Decision:
             tool=BROADCAST,
             arguments={"message": _snippet(view.latest_input, 400) or "Hello, everyone."},
         )
+    handoff = _handoff(view) if view.offers(HANDOFF) else None
+    if handoff is not None:
+        return handoff
     if not view.offers("send_message"):
         decision = _memory_pass(view)
         if decision is not None:

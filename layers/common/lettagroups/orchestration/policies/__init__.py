@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from ..state import RunState
-from . import alone, dynamic, main_agent, round_robin, supervisor
+from . import alone, dynamic, main_agent, round_robin, supervisor, swarm
 
 TakeTurn = Callable[[RunState], RunState]
 ALONE = "agent"  # the `manager_type` of a run of one agent messaged directly
@@ -16,5 +16,6 @@ POLICIES: dict[str, TakeTurn] = {
     "supervisor": supervisor.take_turn,
     "sleeptime": main_agent.take_turn,
     "voice_sleeptime": main_agent.take_turn,
+    "swarm": swarm.take_turn,
     ALONE: alone.take_turn,
 }
