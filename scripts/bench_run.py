@@ -145,16 +145,62 @@ class Target:
             pass
 
 
-def calls_per_send(call_log: Path, windows: list[tuple[float, float]]) -> dict[str, float]:
-    """AWS calls logged by our server inside the sync sends' time windows, per send, by service:operation."""
+# Published us-east-1 prices (aws.amazon.com/*/pricing, read 2026-12-04): HTTP API, Lambda on arm64, Step Functions
+# Express, DynamoDB on-demand (after the November 2024 reduction).
+PRICES_DATE = "2026-12-04"
+HTTP_API_PER_REQUEST = 1.00 / 1e6
+LAMBDA_PER_REQUEST = 0.20 / 1e6
+LAMBDA_ARM_PER_GB_SECOND = 0.0000133334
+EXPRESS_PER_REQUEST = 1.00 / 1e6
+EXPRESS_PER_GB_SECOND = 0.00001667
+EXPRESS_MEMORY_GB = 64 / 1024  # billed in 64 MB chunks; a run's state is a few KB
+DDB_PER_WRU = 0.625 / 1e6
+DDB_PER_RRU = 0.125 / 1e6
+LAMBDA_MEMORY_GB = 1.0  # template.yaml Globals: MemorySize 1024
+
+
+def per_send(call_log: Path, windows: list[tuple[float, float]]) -> dict[str, Any]:
+    """What our server did inside the sync sends' time windows, per send: calls by service:operation, estimated
+    DynamoDB capacity units, Lambda task time."""
     if not call_log.exists() or not windows:
         return {}
     counts: collections.Counter[str] = collections.Counter()
+    wru = rru = task_ms = 0.0
     for line in call_log.read_text().splitlines():
         call = json.loads(line)
         if any(start <= call["t"] <= end for start, end in windows):
             counts[f"{call['service']}:{call['operation']}"] += 1
-    return {k: round(v / len(windows), 2) for k, v in sorted(counts.items())}
+            wru += call.get("wru", 0.0)
+            rru += call.get("rru", 0.0)
+            if call["operation"] == "Invoke":
+                task_ms += call.get("ms", 0.0)
+    n = len(windows)
+    return {
+        "calls": {k: round(v / n, 2) for k, v in sorted(counts.items())},
+        "dynamodb_requests": round(sum(v for k, v in counts.items() if k.startswith("dynamodb:")) / n, 2),
+        "lambda_invocations": round(1 + counts.get("awslambda:Invoke", 0) / n, 2),  # the send's own function + tasks
+        "wru": round(wru / n, 1),
+        "rru": round(rru / n, 1),
+        "task_ms": round(task_ms / n, 1),
+    }
+
+
+def cost_per_1000(usage: dict[str, Any], send_ms: float, model_seconds_per_turn: float = 0.0) -> dict[str, float]:
+    """Dollars per 1,000 sync sends, model tokens excluded; `model_seconds_per_turn` adds the time the functions wait
+    on a slower model (the send's function waits for the whole run, each task for its turn)."""
+    wait = model_seconds_per_turn * TURNS
+    send_s = send_ms / 1000 + wait
+    task_s = usage["task_ms"] / 1000 + wait
+    parts = {
+        "api_gateway": HTTP_API_PER_REQUEST,
+        "lambda_requests": usage["lambda_invocations"] * LAMBDA_PER_REQUEST,
+        "lambda_duration": (send_s + task_s) * LAMBDA_MEMORY_GB * LAMBDA_ARM_PER_GB_SECOND,
+        "step_functions": EXPRESS_PER_REQUEST + send_s * EXPRESS_MEMORY_GB * EXPRESS_PER_GB_SECOND,
+        "dynamodb": usage["wru"] * DDB_PER_WRU + usage["rru"] * DDB_PER_RRU,
+    }
+    parts = {k: round(v * 1000, 5) for k, v in parts.items()}
+    parts["total"] = round(sum(parts.values()), 5)
+    return parts
 
 
 def main() -> int:
@@ -191,7 +237,7 @@ def main() -> int:
             "turns_per_send": TURNS,
             "rounds": args.n,
             "targets": {t.name: {k: summary(v) for k, v in t.samples.items()} for t in targets},
-            "calls_per_sync_send": calls_per_send(call_log, targets[0].windows),
+            "per_sync_send": per_send(call_log, targets[0].windows),
             "samples": {t.name: t.samples for t in targets},
         }
         for t in targets:
@@ -210,7 +256,13 @@ def main() -> int:
         ratio = f"{mine['median_ms'] / theirs['median_ms']:.2f}×" if theirs else "n/a"
         other = f"{theirs['median_ms']} / {theirs['p95_ms']}" if theirs else "n/a"
         print(f"| {metric:<14} | {mine['median_ms']} / {mine['p95_ms']} | {other} | {ratio} |")
-    print("AWS calls per sync send:", json.dumps(result["calls_per_sync_send"]))
+    usage = result["per_sync_send"]
+    print("AWS calls per sync send:", json.dumps(usage))
+    if usage:
+        for label, wait in (("model answers at once", 0.0), ("model takes 1 s per turn", 1.0)):
+            cost = cost_per_1000(usage, ours["sync"]["median_ms"], wait)
+            result.setdefault("cost_per_1000_sync_sends", {})[label] = cost
+            print(f"cost per 1,000 sync sends ({label}, prices of {PRICES_DATE}):", json.dumps(cost))
     if args.out:
         args.out.write_text(json.dumps(result, indent=1))
     return 0

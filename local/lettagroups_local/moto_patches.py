@@ -12,6 +12,7 @@ from __future__ import annotations
 import copy as std_copy
 import inspect
 import json
+import math
 import threading
 import time
 from collections.abc import Callable
@@ -355,9 +356,86 @@ def sync_executions() -> None:
     StepFunctionResponse.start_sync_execution = start_sync_execution  # type: ignore[attr-defined]
 
 
+def _item_size(backend: Any, table_name: str, key: dict[str, Any]) -> int:
+    try:
+        item = backend.get_item(table_name, key)
+    except Exception:  # noqa: BLE001 - a malformed key: moto reports it itself
+        return 0
+    return int(item.size()) if item is not None else 0
+
+
+def _indexed(backend: Any, table_name: str, key: dict[str, Any]) -> int:
+    """How many GSIs hold the item (each one is written again when the item is)."""
+    try:
+        table = backend.get_table(table_name)
+        item = backend.get_item(table_name, key)
+    except Exception:  # noqa: BLE001
+        return 0
+    if item is None:
+        return 0
+    return sum(1 for index in table.global_indexes if all(k["AttributeName"] in item.attrs for k in index.schema))
+
+
+def _capacity(handler: Any, operation: str, call: Callable[[], Any]) -> tuple[Any, float, float]:
+    """Run a DynamoDB call and estimate the capacity units it consumes, by DynamoDB's published rules: a write costs
+    1 unit per KB of the larger of the item before and after (2 in a transaction), again for each GSI holding the
+    item; a strongly consistent read 1 unit per 4 KB read (half when eventually consistent), a Query per 4 KB of
+    the items it evaluates. moto's own ConsumedCapacity is a constant, so it cannot tell."""
+    backend = handler.dynamodb_backend
+    body = handler.body
+    writes: list[tuple[str, dict[str, Any], float]] = []  # (table, key, factor)
+
+    def key_of(table_name: str, source: dict[str, Any]) -> dict[str, Any]:
+        table = backend.get_table(table_name)
+        key = {table.hash_key_attr: source[table.hash_key_attr]}
+        if table.range_key_attr:
+            key[table.range_key_attr] = source[table.range_key_attr]
+        return key
+
+    try:
+        if operation == "TransactWriteItems":
+            for action in body.get("TransactItems", []):
+                for kind, op in action.items():
+                    source = op.get("Item") if kind == "Put" else op.get("Key")
+                    writes.append((op["TableName"], key_of(op["TableName"], source), 2.0))
+        elif operation in ("PutItem", "UpdateItem", "DeleteItem"):
+            source = body.get("Item") if operation == "PutItem" else body.get("Key")
+            writes.append((body["TableName"], key_of(body["TableName"], source), 1.0))
+        elif operation == "BatchWriteItem":
+            for table_name, requests in body.get("RequestItems", {}).items():
+                for request in requests:
+                    source = (request.get("PutRequest") or {}).get("Item") or (request.get("DeleteRequest") or {})["Key"]
+                    writes.append((table_name, key_of(table_name, source), 1.0))
+    except Exception:  # noqa: BLE001 - moto reports malformed requests itself
+        writes = []
+    before = [_item_size(backend, t, k) for t, k, _ in writes]
+    indexed_before = [_indexed(backend, t, k) for t, k, _ in writes]
+    result = call()
+    wru = 0.0
+    for (table_name, key, factor), size_before, gsis_before in zip(writes, before, indexed_before):
+        size = max(size_before, _item_size(backend, table_name, key), 1)
+        units = math.ceil(size / 1024) * factor
+        wru += units * (1 + max(gsis_before, _indexed(backend, table_name, key)))
+    rru = 0.0
+    try:
+        payload = json.loads(result[2]) if isinstance(result, tuple) and isinstance(result[2], (str, bytes)) else {}
+    except ValueError:
+        payload = {}
+    consistent = 1.0 if body.get("ConsistentRead") else 0.5
+    if operation == "GetItem" and payload.get("Item"):
+        rru = math.ceil(len(json.dumps(payload["Item"])) / 4096) * consistent
+    elif operation == "BatchGetItem":
+        for table_items in (payload.get("Responses") or {}).values():
+            rru += sum(math.ceil(len(json.dumps(i)) / 4096) for i in table_items) * 1.0
+    elif operation == "Query":
+        rru = max(1, math.ceil(sum(len(json.dumps(i)) for i in payload.get("Items") or []) / 4096)) * consistent
+    return result, wru, rru
+
+
 def call_log(path: Path) -> None:
-    """Append one JSON line per AWS request the emulator serves (`{"t", "service", "operation"}`), for benchmarks
-    that count requests per operation (scripts/bench_run.py)."""
+    """Append one JSON line per AWS request the emulator serves (`{"t", "ms", "service", "operation", "wru", "rru"}`:
+    when it started, how long it took (for a Lambda invoke: the task's duration), capacity units estimated for
+    DynamoDB calls), for benchmarks that count requests and their cost per operation (scripts/bench_run.py)."""
     if not _once("call_log"):
         return
     from moto.core.responses import BaseResponse
@@ -366,9 +444,17 @@ def call_log(path: Path) -> None:
     lock = threading.Lock()
 
     def call_action(self: Any) -> Any:
-        line = json.dumps({"t": time.time(), "service": self.service_name, "operation": self._get_action()})
+        operation = self._get_action()
+        wru = rru = 0.0
+        began = time.time()
+        if self.service_name == "dynamodb":
+            result, wru, rru = _capacity(self, operation, lambda: original(self))
+        else:
+            result = original(self)
+        ms = (time.time() - began) * 1000
+        line = json.dumps({"t": began, "ms": ms, "service": self.service_name, "operation": operation, "wru": wru, "rru": rru})
         with lock, open(path, "a", encoding="utf-8") as log:
             log.write(line + "\n")
-        return original(self)
+        return result
 
     BaseResponse.call_action = call_action  # type: ignore[method-assign]

@@ -35,6 +35,7 @@ from ..models.messages import dump_message
 from ..models.presentation import present_all, send_message_texts
 from ..models.records import StepRecord, Usage
 from ..models.stored import StoredMessage
+from ..observability import metrics
 from . import context
 from .inputs import utc_now
 from .memory import MemoryView
@@ -299,7 +300,9 @@ class _Step:
                     inner_thoughts_in_kwargs=self.kwargs_mode,
                     options=self.request.stream_options,
                 )
+            began = time.monotonic()
             response = self.provider.complete(request, translator)
+            metrics.add_metric(name="ModelMilliseconds", unit="Milliseconds", value=(time.monotonic() - began) * 1000)
             self.usage = self.usage.plus(
                 Usage(
                     prompt_tokens=response.usage.prompt_tokens,

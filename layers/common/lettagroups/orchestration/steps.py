@@ -105,7 +105,10 @@ def failures_mapped() -> Iterator[None]:
     except ModelError as exc:
         metrics.add_metric(name="ModelErrors", unit="Count", value=1)
         failure = RunFailure.from_exception(exc)
-        raise (RetryableStepError(failure) if exc.retryable else StepFailedError(failure)) from exc
+        if exc.retryable:
+            metrics.add_metric(name="RetriedSteps", unit="Count", value=1)  # the state machine runs the task again
+            raise RetryableStepError(failure) from exc
+        raise StepFailedError(failure) from exc
     except (messages_dal.BlockVersionConflict, MemoryEditConflictError) as exc:
         raise retryable(f"memory edit conflict: {exc}", kind="conflict") from exc
     except (StorageUnavailableError, events_dal.EventLogConflict) as exc:
