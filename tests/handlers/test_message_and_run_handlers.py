@@ -159,6 +159,33 @@ def test_run_messages_and_usage_equal_the_sync_response(group_actor: Actor):
     assert usage == {k: body["usage"][k] for k in ("completion_tokens", "prompt_tokens", "total_tokens")}
 
 
+@pytest.mark.parametrize("order", ["asc", "desc"])
+def test_run_messages_page_by_page_in_either_order_give_every_message_once(group_actor: Actor, order: str):
+    # Given a completed send whose run also stored hidden messages (each agent's send_message tool return)
+    actor = group_actor
+    group_id = make_round_robin(actor)
+    body, run_id = send(actor, group_id)
+    expected = body["messages"] if order == "asc" else list(reversed(body["messages"]))
+    # When its messages are paged one stored message at a time, as letta-client 1.x auto-paginates: after=<last item>
+    # until a page comes back empty
+    pages: list[list[dict[str, Any]]] = []
+    query = {"limit": "1", "order": order}
+    while True:
+        status, page = invoke(with_query(run_event("list-run-messages", run_id), query), actor)
+        assert status == 200, page
+        if not page:
+            break
+        pages.append(page)
+        query = {**query, "after": page[-1]["id"]}
+    # Then every page holds one shown message (hidden ones neither count nor end the paging early), and together
+    # they are the response's messages in that order, each once
+    assert [len({m["id"] for m in page}) for page in pages] == [1, 1]
+    assert sorted((m["id"], m["message_type"]) for page in pages for m in page) == sorted(
+        (m["id"], m["message_type"]) for m in expected
+    )
+    assert [m["id"] for page in pages for m in page] == [m["id"] for m in expected]
+
+
 def test_send_group_message_async_returns_the_run_then_completes(group_actor: Actor):
     # Given fred and velma in a round robin group
     actor = group_actor

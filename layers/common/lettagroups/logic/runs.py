@@ -59,15 +59,31 @@ def list_run_messages(
     order: str = "asc",
     role: Optional[str] = None,
 ) -> list[LettaMessageBase]:
-    """The messages the sync send would have returned for this run, in order (contract §12a)."""
+    """The messages the sync send would have returned for this run, in order (contract §12a).
+
+    The cursors are relative to the order, as on later Letta (with `desc`, `after=X` pages towards older messages),
+    and `limit` counts the stored messages that show: a hidden one (a `send_message` return, a type the send did not
+    ask for) neither counts nor ends a page early, so letta-client 1.x's auto-pagination (`after=<last item>`, until
+    a page comes back empty) reads every message once, in either order."""
     run = load_run(actor, run_id)
+    newest_first = order == "desc"
     ids = sorted(run.response_message_ids)
     if after:
-        ids = [i for i in ids if i > after]
+        ids = [i for i in ids if (i < after if newest_first else i > after)]
     if before:
-        ids = [i for i in ids if i < before]
+        ids = [i for i in ids if (i > before if newest_first else i < before)]
     stored = messages_dal.get_messages(actor.organization_id, run.conversation_id, ids)
     if role:
         stored = [m for m in stored if m.role == role]
-    stored.sort(key=lambda m: m.id, reverse=order == "desc")
-    return presentation.present_all(stored[:limit], run.request_config.model_dump(), live=True)
+    stored.sort(key=lambda m: m.id, reverse=newest_first)
+    config = run.request_config.model_dump()
+    page: list[LettaMessageBase] = []
+    shown = 0
+    for message in stored:  # a run's own replies: a handful of messages, already read
+        if shown >= limit:
+            break
+        parts = presentation.present_all([message], config, live=True)
+        if parts:
+            page.extend(parts)
+            shown += 1
+    return page
