@@ -10,6 +10,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Body, Header
 
 from lettagroups.api.app import create_app, current_actor, json_response, make_handler, ok
 from lettagroups.logic import group_messages
+from lettagroups.logic.sending import retried_header
 from lettagroups.models.messages import LettaRequest, LettaResponse
 
 app = create_app()
@@ -20,8 +21,13 @@ def send_group_message(
     group_id: str,
     request: Annotated[LettaRequest, Body()],
     idempotency_key: Annotated[Optional[str], Header(alias="Idempotency-Key", max_length=200)] = None,
+    retry_count: Annotated[Optional[str], Header(alias="x-stainless-retry-count", max_length=10)] = None,
 ) -> Response[Any]:
-    return json_response(group_messages.send_message(current_actor(app), group_id, request, idempotency_key=idempotency_key))
+    return json_response(
+        group_messages.send_message(
+            current_actor(app), group_id, request, idempotency_key=idempotency_key, retried=retried_header(retry_count)
+        )
+    )
 
 
 lambda_handler = make_handler(app)

@@ -9,6 +9,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Body, Header
 
 from lettagroups.api.app import create_app, current_actor, json_response, make_handler, ok
 from lettagroups.logic import group_messages
+from lettagroups.logic.sending import retried_header
 from lettagroups.models.messages import LettaAsyncRequest
 from lettagroups.models.runs import Run
 
@@ -20,9 +21,12 @@ def send_group_message_async(
     group_id: str,
     request: Annotated[LettaAsyncRequest, Body()],
     idempotency_key: Annotated[Optional[str], Header(alias="Idempotency-Key", max_length=200)] = None,
+    retry_count: Annotated[Optional[str], Header(alias="x-stainless-retry-count", max_length=10)] = None,
 ) -> Response[Any]:
     return json_response(
-        group_messages.send_message_async(current_actor(app), group_id, request, idempotency_key=idempotency_key)
+        group_messages.send_message_async(
+            current_actor(app), group_id, request, idempotency_key=idempotency_key, retried=retried_header(retry_count)
+        )
     )
 
 

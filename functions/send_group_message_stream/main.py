@@ -29,7 +29,7 @@ from lettagroups.api.stream_auth import actor_for_stream
 from lettagroups.api.validation import validation_detail
 from lettagroups.errors import DomainError
 from lettagroups.logic import agent_messages, group_messages, runs, voice
-from lettagroups.logic.sending import Opened
+from lettagroups.logic.sending import Opened, retried_header
 from lettagroups.models.messages import LettaStreamingRequest
 from lettagroups.observability import logger
 from lettagroups.streaming.chat_chunks import ChunkWriter
@@ -112,7 +112,12 @@ async def _send_stream(request: Request, send: Callable[..., Opened], target_id:
             return _invalid(["body"], "missing", "Field required")
         payload = LettaStreamingRequest.model_validate(body)
         opened = await asyncio.to_thread(
-            send, actor, target_id, payload, idempotency_key=request.headers.get("idempotency-key") or None
+            send,
+            actor,
+            target_id,
+            payload,
+            idempotency_key=request.headers.get("idempotency-key") or None,
+            retried=retried_header(request.headers.get("x-stainless-retry-count")),
         )
     except _BadBody as bad:
         return bad.response

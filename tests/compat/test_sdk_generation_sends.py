@@ -329,6 +329,16 @@ def test_1_7_0_default_retries_resume_a_failed_run_once(stainless: dict[str, Any
     assert replies(out["transcript"]) == [["user_message", None], *out["messages"]]
 
 
+def test_1_7_0_a_retry_after_a_client_timeout_gets_the_run_not_a_second_one(stainless: dict[str, Any]):
+    out = stainless["timeout_retry"]
+    # Given a group whose run takes longer than the client's 1 s timeout
+    # When the script sends with the SDK's default retries (it retries its own timeouts, marking them as retries)
+    # Then a retry was answered with that run: the call returned the reply, there is one run and one input
+    assert out["messages"] == [["reasoning_message", "velma-slow"], ["assistant_message", "velma-slow"]]
+    assert out["runs"] == ["completed"]
+    assert [t[:2] for t in out["transcript"]] == [["user_message", None], *out["messages"]]
+
+
 def test_1_7_0_a_model_that_refuses_for_good_is_raised_once(stainless: dict[str, Any]):
     out = stainless["refusal"]
     # Given a round robin whose second speaker's model refuses every request; When the script sends to it

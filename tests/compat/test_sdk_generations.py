@@ -134,6 +134,18 @@ def test_1_7_0_group_messages_auto_paginate_the_transcript_exactly_once(
     assert sorted(out["messages_backward_pages"]) == sorted(older)
 
 
+def test_1_7_0_pages_every_list_it_auto_paginates(stainless: dict[str, Any]):
+    out = stainless
+    # Given an agent in several groups, and three blocks under one label
+    # When the SDK iterates the agent's groups and the organization's blocks one item per page
+    # Then it reads every item once and stops (each page asks again with after=<last id>)
+    assert len(out["agent_groups_one_page"]) >= 2
+    assert out["agent_groups_pages"] == out["agent_groups_one_page"]
+    pages, created = out["org_blocks_pages"]
+    assert pages == created
+    assert out["org_blocks_desc_pages"] == created[::-1]
+
+
 def test_1_7_0_core_memory_and_block_agents(stainless: dict[str, Any]):
     out = stainless
     # Then the agent's blocks auto-paginate once each, in memory order, and edit by label

@@ -10,9 +10,11 @@ import time
 import pytest
 
 from lettagroups.dal import messages as messages_dal
-from lettagroups.errors import FailedDependencyError
+from lettagroups.errors import FailedDependencyError, GatewayTimeoutError
 from lettagroups.logic import group_messages, sending
 from lettagroups.models.identity import Actor
+from lettagroups.orchestration import lifecycle, starter
+from lettagroups.orchestration.state import RunState
 
 from workflow_builders import group_runs, make_agent, make_group, offline_model, request, said, send, transcript
 
@@ -21,6 +23,12 @@ def _pair(actor: Actor, velma_faults: str = "") -> str:
     fred = make_agent(actor, "fred")
     velma = make_agent(actor, "velma", llm_config=offline_model(velma_faults) if velma_faults else None)
     return make_group(actor, [fred, velma])
+
+
+def _outlasting_the_wait(state: RunState, timeout: float) -> starter.Outcome:
+    """A synchronous execution whose wait ran out: the run goes on (as an execution of its own)."""
+    lifecycle.start(state)
+    raise starter.StillRunning(state.run_id)
 
 
 def _spoken(actor: Actor, group_id: str) -> list[tuple[str, str | None]]:
@@ -115,3 +123,41 @@ def test_an_idempotency_key_answers_again_with_the_completed_run(run_env: Actor)
     # And a new key is a new run
     group_messages.send_message(actor, group_id, request("hello"), idempotency_key="key-2")
     assert len(group_runs(actor, group_id)) == 2
+
+
+def test_a_send_marked_as_a_retry_after_its_run_completed_gets_that_run(run_env: Actor):
+    # Given a completed send (its client gave up waiting before the answer came)
+    actor = run_env
+    group_id = _pair(actor)
+    first = group_messages.send_message(actor, group_id, request("hello"))
+    # When the SDK's retry arrives marked as one (letta-client 1.x: x-stainless-retry-count: 1)
+    again = group_messages.send_message(actor, group_id, request("hello"), retried=True)
+    # Then it is answered by the completed run, and the transcript holds everything once
+    assert [m.id for m in again.messages] == [m.id for m in first.messages]
+    assert len(group_runs(actor, group_id)) == 1
+    assert [m.message_type for m in transcript(actor, group_id)].count("user_message") == 1
+    # And the same words sent again without the mark are a new message
+    group_messages.send_message(actor, group_id, request("hello"))
+    assert len(group_runs(actor, group_id)) == 2
+
+
+def test_a_resend_after_a_504_gets_the_run_it_timed_out_on(run_env: Actor, monkeypatch: pytest.MonkeyPatch):
+    # Given a synchronous send answered with a 504 because its run outlasted the wait, which then completed
+    actor = run_env
+    slow = make_agent(actor, "slowpoke", llm_config=offline_model("delay_ms=600"))
+    group_id = make_group(actor, [slow])
+    with monkeypatch.context() as patched:
+        patched.setattr(lifecycle, "run_sync", _outlasting_the_wait)
+        with pytest.raises(GatewayTimeoutError):
+            send(actor, group_id, "take your time")
+    (run,) = group_runs(actor, group_id)
+    sending.wait_for_run(actor, run.id, 30)
+    # When the client sends the same again, unmarked (a Fern SDK retrying the 504)
+    again = send(actor, group_id, "take your time")
+    # Then the answer is that run's result: one run, one input, one reply
+    assert [r.id for r in group_runs(actor, group_id)] == [run.id]
+    assert [(m.message_type, m.name) for m in again.messages] == [
+        ("reasoning_message", "slowpoke"),
+        ("assistant_message", "slowpoke"),
+    ]
+    assert [m.message_type for m in transcript(actor, group_id)] == ["user_message", "reasoning_message", "assistant_message"]

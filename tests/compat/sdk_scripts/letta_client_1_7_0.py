@@ -109,6 +109,16 @@ def main(args: dict[str, Any]) -> dict[str, Any]:
     out["detached_labels"] = sorted(b.label for b in detached.memory.blocks)
     out["block_agents_after_detach"] = ids(client.blocks.agents.list(human.id))
 
+    # --- lists that letta-client 1.x pages with after= (a route ignoring the cursor would be read forever) ------------
+    out["agent_groups_pages"] = ids(client.agents.groups.list(fred.id, limit=1))
+    out["agent_groups_one_page"] = ids(client.agents.groups.list(fred.id).items)
+    label = f"{project}-note"
+    notes = [client.blocks.create(label=label, value=f"note {n}").id for n in range(3)]
+    out["org_blocks_pages"] = [ids(client.blocks.list(label=label, limit=1)), notes]
+    out["org_blocks_desc_pages"] = ids(client.blocks.list(label=label, limit=2, order="desc"))
+    for note in notes:
+        client.blocks.delete(note)
+
     # --- enable_sleeptime on a sleeptime_agent ------------------------------------------------------------------
     sleepy = client.agents.create(name="sleepy", agent_type="sleeptime_agent", enable_sleeptime=True, project_id=project)
     group = sleepy.multi_agent_group

@@ -189,6 +189,16 @@ def main(args: dict[str, Any]) -> dict[str, Any]:
         "transcript": transcript(client, flaky),
     }
 
+    # --- a client that gives up waiting: its retry (marked x-stainless-retry-count) gets the run, not a new one ------
+    slow = group([agent("velma-slow", llm_config=offline("delay_ms=1100"))])
+    impatient = client.with_options(timeout=1.0)
+    answered = impatient.groups.messages.create(slow, input="a slow clue")
+    out["timeout_retry"] = {
+        **response(answered),
+        "runs": [r.status for r in client.runs.list() if (r.metadata or {}).get("group_id") == slow],
+        "transcript": transcript(client, slow),
+    }
+
     # --- a model that refuses for good: raised once, not retried ----------------------------------------------
     broken = group([fred, agent("velma-broken", llm_config=offline("fail=bad_request"))])
     try:

@@ -68,21 +68,35 @@ def target(actor: Actor, agent_id: str) -> sending.Target:
     )
 
 
-def send_message(actor: Actor, agent_id: str, request: LettaRequest, *, idempotency_key: Optional[str] = None) -> LettaResponse:
-    return sending.send_sync(actor, target(actor, agent_id), request, idempotency_key=idempotency_key)
+def send_message(
+    actor: Actor, agent_id: str, request: LettaRequest, *, idempotency_key: Optional[str] = None, retried: bool = False
+) -> LettaResponse:
+    return sending.send_sync(actor, target(actor, agent_id), request, idempotency_key=idempotency_key, retried=retried)
 
 
-def send_message_async(actor: Actor, agent_id: str, request: LettaAsyncRequest, *, idempotency_key: Optional[str] = None) -> Run:
+def send_message_async(
+    actor: Actor, agent_id: str, request: LettaAsyncRequest, *, idempotency_key: Optional[str] = None, retried: bool = False
+) -> Run:
     return sending.send_async(
-        actor, target(actor, agent_id), request, callback_url=request.callback_url, idempotency_key=idempotency_key
+        actor,
+        target(actor, agent_id),
+        request,
+        callback_url=request.callback_url,
+        idempotency_key=idempotency_key,
+        retried=retried,
     )
 
 
 def send_message_stream(
-    actor: Actor, agent_id: str, request: LettaStreamingRequest, *, idempotency_key: Optional[str] = None
+    actor: Actor, agent_id: str, request: LettaStreamingRequest, *, idempotency_key: Optional[str] = None, retried: bool = False
 ) -> sending.Opened:
     return sending.send_stream(
-        actor, target(actor, agent_id), request, stream_tokens=request.stream_tokens, idempotency_key=idempotency_key
+        actor,
+        target(actor, agent_id),
+        request,
+        stream_tokens=request.stream_tokens,
+        idempotency_key=idempotency_key,
+        retried=retried,
     )
 
 

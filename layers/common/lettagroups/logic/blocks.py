@@ -10,8 +10,9 @@ from ..dal import attachments as attachments_dal
 from ..errors import BadRequestError, ConflictError, NotFoundError
 from ..ids import new_id
 from ..models.blocks import Block, BlockUpdate, CreateBlock
-from ..models.groups import is_storable_id
+from ..models.groups import ListOrder, is_storable_id
 from ..models.identity import Actor
+from . import paging
 
 MAX_WRITE_RETRIES = 3
 
@@ -58,6 +59,10 @@ def list_blocks(
     name: Optional[str] = None,
     limit: Optional[int] = None,
     templates_only: bool = False,
+    *,
+    after: Optional[str] = None,
+    before: Optional[str] = None,
+    order: ListOrder = "asc",
 ) -> list[Block]:
     """As Letta: `templates_only` picks template blocks, otherwise only non-template blocks are listed."""
     records = [r for r in agents_dal.list_blocks(actor.organization_id) if bool(r.get("is_template")) == templates_only]
@@ -65,8 +70,9 @@ def list_blocks(
         records = [r for r in records if r.get("label") == label]
     if name is not None:
         records = [r for r in records if r.get("name") == name]
-    if limit is not None:
-        records = records[:limit]
+    records = paging.window(
+        records, [r["id"] for r in records], after=after, before=before, limit=limit, order=order, what="block"
+    )
     return [to_block(r) for r in records]
 
 

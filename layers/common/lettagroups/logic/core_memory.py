@@ -16,12 +16,13 @@ from typing import Any, Optional
 
 from ..dal import agents as agents_dal
 from ..dal import attachments as attachments_dal
-from ..errors import BadRequestError, ConflictError, NotFoundError
+from ..errors import ConflictError, NotFoundError
 from ..models.agents import AgentState
 from ..models.blocks import Block, BlockUpdate
 from ..models.groups import ListOrder, is_storable_id
 from ..models.identity import Actor
 from . import blocks as blocks_logic
+from . import paging
 from .agents import load_agent, to_agent_state, to_agent_states
 from .groups import check_window
 
@@ -31,25 +32,6 @@ BATCH_GET_MAX = 100
 
 def _label_not_found(agent_id: str, label: str) -> NotFoundError:
     return NotFoundError(f"No block with label '{label}' found for agent '{agent_id}'")
-
-
-def _page(items: list[Any], ids: list[str], after: Optional[str], before: Optional[str], limit: Optional[int]) -> list[Any]:
-    """A page of an in-memory list: the items strictly between the cursors (positions in the list), the first
-    `limit` after `after`, or with `before` alone the last `limit` before it."""
-    start, end = 0, len(items)
-    for cursor in (after, before):
-        if cursor and cursor not in ids:
-            raise NotFoundError(f"No block found with id '{cursor}'")
-    if after:
-        start = ids.index(after) + 1
-    if before:
-        end = ids.index(before)
-    if start > end:
-        raise BadRequestError("'before' reference must be later than 'after' reference")
-    window = items[start:end]
-    if limit is None:
-        return window
-    return window[-limit:] if (before and not after and limit) else window[:limit]
 
 
 def list_blocks(
@@ -69,7 +51,7 @@ def list_blocks(
     held = [blocks_logic.to_block(found[b]) for b in block_ids if b in found]
     if order is not None:
         held.sort(key=lambda b: b.id, reverse=order == "desc")  # ids are UUIDv7: creation order
-    return _page(held, [b.id for b in held], after, before, limit)
+    return paging.window(held, [b.id for b in held], after=after, before=before, limit=limit, what="block")
 
 
 def _block_id(actor: Actor, agent_id: str, label: str) -> str:

@@ -77,20 +77,30 @@ def group_target(actor: Actor, group: dict[str, Any], metadata: Optional[dict[st
     )
 
 
-def send_message(actor: Actor, group_id: str, request: LettaRequest, *, idempotency_key: Optional[str] = None) -> LettaResponse:
-    return sending.send_sync(actor, group_target(actor, load_group(actor, group_id)), request, idempotency_key=idempotency_key)
+def send_message(
+    actor: Actor, group_id: str, request: LettaRequest, *, idempotency_key: Optional[str] = None, retried: bool = False
+) -> LettaResponse:
+    return sending.send_sync(
+        actor, group_target(actor, load_group(actor, group_id)), request, idempotency_key=idempotency_key, retried=retried
+    )
 
 
-def send_message_async(actor: Actor, group_id: str, request: LettaAsyncRequest, *, idempotency_key: Optional[str] = None) -> Run:
+def send_message_async(
+    actor: Actor, group_id: str, request: LettaAsyncRequest, *, idempotency_key: Optional[str] = None, retried: bool = False
+) -> Run:
     target = group_target(actor, load_group(actor, group_id))
-    return sending.send_async(actor, target, request, callback_url=request.callback_url, idempotency_key=idempotency_key)
+    return sending.send_async(
+        actor, target, request, callback_url=request.callback_url, idempotency_key=idempotency_key, retried=retried
+    )
 
 
 def send_message_stream(
-    actor: Actor, group_id: str, request: LettaStreamingRequest, *, idempotency_key: Optional[str] = None
+    actor: Actor, group_id: str, request: LettaStreamingRequest, *, idempotency_key: Optional[str] = None, retried: bool = False
 ) -> sending.Opened:
     target = group_target(actor, load_group(actor, group_id))
-    return sending.send_stream(actor, target, request, stream_tokens=request.stream_tokens, idempotency_key=idempotency_key)
+    return sending.send_stream(
+        actor, target, request, stream_tokens=request.stream_tokens, idempotency_key=idempotency_key, retried=retried
+    )
 
 
 def begin_run(actor: Actor, group_id: str, request: LettaRequest) -> RunState:

@@ -29,6 +29,7 @@ from ..models.groups import (
     is_storable_id,
 )
 from ..models.identity import Actor
+from . import paging
 
 MAX_WRITE_RETRIES = 3
 
@@ -117,7 +118,16 @@ def check_window(after: Optional[str], before: Optional[str], order: ListOrder =
         raise BadRequestError("'before' reference must be later than 'after' reference")
 
 
-def list_agent_groups(actor: Actor, agent_id: str, manager_type: Optional[str] = None) -> list[Group]:
+def list_agent_groups(
+    actor: Actor,
+    agent_id: str,
+    manager_type: Optional[str] = None,
+    *,
+    after: Optional[str] = None,
+    before: Optional[str] = None,
+    limit: Optional[int] = None,
+    order: ListOrder = "asc",
+) -> list[Group]:
     org = actor.organization_id
     if not is_storable_id(agent_id) or agents_dal.get_agent(org, agent_id) is None:
         raise NotFoundError(f"Agent not found with id={agent_id}")
@@ -126,7 +136,8 @@ def list_agent_groups(actor: Actor, agent_id: str, manager_type: Optional[str] =
     if manager_type is not None:
         groups = [g for g in groups if g["manager_type"] == manager_type]
     groups.sort(key=lambda g: g["id"])
-    return [to_group(g) for g in groups]
+    chosen = paging.window(groups, [g["id"] for g in groups], after=after, before=before, limit=limit, order=order, what="group")
+    return [to_group(g) for g in chosen]
 
 
 def check_buffer_lengths(max_len: Any, min_len: Any) -> None:

@@ -8,10 +8,12 @@ from ..dal import messages as messages_dal
 from ..dal import runs as runs_dal
 from ..errors import NotFoundError
 from ..models import presentation
+from ..models.groups import ListOrder
 from ..models.identity import Actor
 from ..models.messages import LettaMessageBase
 from ..models.records import RunRecord
 from ..models.runs import Run, RunUsage
+from . import paging
 
 
 def load_run(actor: Actor, run_id: str) -> RunRecord:
@@ -24,16 +26,30 @@ def load_run(actor: Actor, run_id: str) -> RunRecord:
 ACTIVE = ("created", "running")
 
 
-def list_runs(actor: Actor, agent_ids: Optional[list[str]] = None, *, active_only: bool = False) -> list[Run]:
-    """The user's runs, oldest first; with `agent_ids`, those whose metadata names one of those agents (a send to
-    one of them, or a background pass of one); with `active_only`, those still created or running."""
+def list_runs(
+    actor: Actor,
+    agent_ids: Optional[list[str]] = None,
+    *,
+    active_only: bool = False,
+    statuses: Optional[list[str]] = None,
+    after: Optional[str] = None,
+    before: Optional[str] = None,
+    limit: Optional[int] = None,
+    order: ListOrder = "asc",
+) -> list[Run]:
+    """The user's runs, oldest first (Letta 0.7.7); with `agent_ids`, those whose metadata names one of those agents
+    (a send to one of them, or a background pass of one); with `active_only`, those still created or running; then
+    a page by run-id cursors in `order` (later Letta's parameters, which letta-client 1.x pages with)."""
     runs = runs_dal.list_user_runs(actor.organization_id, actor.user_id)
     if agent_ids:
         wanted = set(agent_ids)
         runs = [r for r in runs if r.metadata.get("agent_id") in wanted]
     if active_only:
         runs = [r for r in runs if r.status in ACTIVE]
-    return [r.to_run() for r in runs]
+    if statuses:
+        runs = [r for r in runs if r.status in statuses]
+    chosen = paging.window(runs, [r.id for r in runs], after=after, before=before, limit=limit, order=order, what="run")
+    return [r.to_run() for r in chosen]
 
 
 def retrieve_run(actor: Actor, run_id: str) -> Run:

@@ -8,8 +8,10 @@ its last run's fingerprint. A send whose fingerprint is the last run's:
 - joins that run if it is still going (it answers with that run's result instead of a 409);
 - resumes it if it failed within `RETRY_WINDOW_SECONDS`: the same run goes on from the step that failed (its
   completed steps are not run again, its input is not written again);
-- with an `Idempotency-Key`, gets the completed run's result again.
-Anything else is a new run. The statuses a failed run answers with say whether a retry can help
+- gets the completed run's result again if it was sent with an `Idempotency-Key`, if the client marked it a retry
+  (letta-client 1.x sends `x-stainless-retry-count`, also after its own timeouts), or if this server answered the
+  run's send with a 504 (the client never got its result), within `RETRY_WINDOW_SECONDS`.
+Anything else is a new run: the same words sent again on purpose are a new message. The statuses a failed run answers with say whether a retry can help
 (`orchestration/failure.RunFailure.to_error`).
 """
 
@@ -90,7 +92,15 @@ def _age_seconds(run: RunRecord) -> float:
         return float("inf")
 
 
-def _previous(actor: Actor, target: Target, fp: str, idempotency_key: Optional[str]) -> Optional[Opened]:
+def retried_header(value: Optional[str]) -> bool:
+    """Whether an `x-stainless-retry-count` header marks a request as an SDK's retry (1 or more)."""
+    try:
+        return int(value or "0") > 0
+    except ValueError:
+        return False
+
+
+def _previous(actor: Actor, target: Target, fp: str, idempotency_key: Optional[str], retried: bool) -> Optional[Opened]:
     """What to do with a send that repeats the conversation's last run (None: it does not, or nothing to reuse)."""
     if not target.head.last_run_id or target.head.last_fingerprint != fp:
         return None
@@ -100,6 +110,8 @@ def _previous(actor: Actor, target: Target, fp: str, idempotency_key: Optional[s
     if not run.finished:
         return Opened(run_id=run.id, mode="joined")
     if run.status == "completed" and idempotency_key:
+        return Opened(run_id=run.id, mode="done")
+    if run.status == "completed" and (retried or run.unanswered) and _age_seconds(run) <= RETRY_WINDOW_SECONDS:
         return Opened(run_id=run.id, mode="done")
     if run.status == "failed" and _age_seconds(run) <= RETRY_WINDOW_SECONDS:
         state = lifecycle.resume(run, actor.organization_id)
@@ -129,12 +141,13 @@ def open_run(
     callback_url: Optional[str] = None,
     stream_tokens: bool = False,
     idempotency_key: Optional[str] = None,
+    retried: bool = False,
 ) -> Opened:
     """The run a send is answered by: an earlier one it repeats (see the module docstring), else a new run whose
     conversation is taken and whose record and inputs are written in one transaction (not started yet)."""
     check_inputs(request.messages)
     fp = fingerprint(actor, target, request, door, idempotency_key)
-    previous = _previous(actor, target, fp, idempotency_key)
+    previous = _previous(actor, target, fp, idempotency_key, retried)
     if previous is not None:
         return previous
     state = _new_state(actor, target, request, fp, callback_url, stream_tokens)
@@ -211,10 +224,21 @@ def _finished_run(actor: Actor, state: RunState, outcome: starter.Outcome, deadl
     return lifecycle.settle(actor.organization_id, run)  # the execution ended without finishing the run
 
 
-def send_sync(actor: Actor, target: Target, request: LettaRequest, *, idempotency_key: Optional[str] = None) -> LettaResponse:
+def send_sync(
+    actor: Actor, target: Target, request: LettaRequest, *, idempotency_key: Optional[str] = None, retried: bool = False
+) -> LettaResponse:
+    opened = open_run(actor, target, request, door="sync", idempotency_key=idempotency_key, retried=retried)
+    try:
+        return _answer_sync(actor, target, opened)
+    except GatewayTimeoutError:
+        # The client gets no result for this run; its retry (whether or not it says so) is answered with the run.
+        runs_dal.update_run(actor.organization_id, opened.run_id, {"unanswered": True}, unless_terminal=False)
+        raise
+
+
+def _answer_sync(actor: Actor, target: Target, opened: Opened) -> LettaResponse:
     timeout = sync_timeout_seconds()
     deadline = time.monotonic() + timeout
-    opened = open_run(actor, target, request, door="sync", idempotency_key=idempotency_key)
     if opened.state is None:
         return response_of(actor, wait_for_run(actor, opened.run_id, timeout))
     state = opened.state
@@ -238,8 +262,11 @@ def send_async(
     *,
     callback_url: Optional[str] = None,
     idempotency_key: Optional[str] = None,
+    retried: bool = False,
 ) -> Run:
-    opened = open_run(actor, target, request, door="async", callback_url=callback_url, idempotency_key=idempotency_key)
+    opened = open_run(
+        actor, target, request, door="async", callback_url=callback_url, idempotency_key=idempotency_key, retried=retried
+    )
     if opened.state is not None:
         lifecycle.start(opened.state)
     run = runs_dal.get_run(actor.organization_id, opened.run_id)
@@ -249,10 +276,18 @@ def send_async(
 
 
 def send_stream(
-    actor: Actor, target: Target, request: LettaRequest, *, stream_tokens: bool = False, idempotency_key: Optional[str] = None
+    actor: Actor,
+    target: Target,
+    request: LettaRequest,
+    *,
+    stream_tokens: bool = False,
+    idempotency_key: Optional[str] = None,
+    retried: bool = False,
 ) -> Opened:
     """Start (or resume, or join) the run a stream follows; the caller tails its event log from `starting_after`."""
-    opened = open_run(actor, target, request, door="stream", stream_tokens=stream_tokens, idempotency_key=idempotency_key)
+    opened = open_run(
+        actor, target, request, door="stream", stream_tokens=stream_tokens, idempotency_key=idempotency_key, retried=retried
+    )
     if opened.state is not None:
         lifecycle.start(opened.state)
     return opened
