@@ -43,12 +43,12 @@ def test_round_robin_speakers_follow_agent_ids_order(run_env: Actor, model_calls
     assert [m.name for m in listed[1:]] == [n for n in NAMES for _ in range(2)]
     assert listed[0].content == "what is everyone up to for the holidays?"
     assert said(listed) == said(response.messages)
-    # And every message the run wrote (read through the run index, not the group's partition) carries the group
+    # And every message the run wrote (read as the run's own) carries the group
     # id and is in the group transcript; together they are the whole transcript (§7.1)
     org = actor.organization_id
     stored_ids = [m.id for m in messages_dal.list_messages(org, group_id)]
     (run,) = group_runs(actor, group_id)
-    indexed = messages_dal.list_run_messages(org, run.id)
+    indexed = messages_dal.run_messages(org, group_id, run.id)
     assert indexed
     for message in indexed:
         assert message.group_id == group_id, message

@@ -83,7 +83,7 @@ def test_sleeptime_passes_follow_the_frequency_and_complete(run_env: Actor):
         assert run.metadata["agent_id"] == sleeper_id
         assert run.metadata["job_type"] == "background_agent_send_message_async"
         assert "result" in run.metadata
-    # And every message of every run of the group, read through the run index (the six sends and the three
+    # And every message of every run of the group, read as each run's own (the six sends and the three
     # background passes), carries the group id and is in the group transcript, which holds nothing else (O-8)
     org = actor.organization_id
     stored = messages_dal.list_messages(org, group_id)
@@ -93,7 +93,7 @@ def test_sleeptime_passes_follow_the_frequency_and_complete(run_env: Actor):
     indexed_ids: list[str] = []
     background = []
     for run_id in [*send_runs, *run_ids]:
-        indexed = messages_dal.list_run_messages(org, run_id)
+        indexed = messages_dal.run_messages(org, group_id, run_id)
         assert indexed, run_id
         for message in indexed:
             assert message.group_id == group_id, message

@@ -61,12 +61,12 @@ def test_supervisor_broadcasts_to_workers_and_replies(run_env: Actor, model_call
     supervisor_calls = model_calls.of(supervisor)
     assert len(supervisor_calls) == 2
     assert response.usage.prompt_tokens == sum(c.response.usage.prompt_tokens for c in supervisor_calls)
-    # And every message the run wrote (read through the run index: the supervisor's, the deliveries and the
+    # And every message the run wrote (read as the run's own: the supervisor's, the deliveries and the
     # workers' replies) carries the group id and is in the group transcript, which holds nothing else (§7.1)
     org = actor.organization_id
     stored_ids = [m.id for m in messages_dal.list_messages(org, group_id)]
     (run,) = group_runs(actor, group_id)
-    indexed = messages_dal.list_run_messages(org, run.id)
+    indexed = messages_dal.run_messages(org, group_id, run.id)
     assert indexed
     for message in indexed:
         assert message.group_id == group_id, message

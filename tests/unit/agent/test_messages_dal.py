@@ -157,16 +157,17 @@ def test_reset_deletes_every_message_of_the_conversation_only(actor):
     assert len(messages_dal.list_messages(actor.organization_id, other)) == 2
 
 
-def test_messages_of_a_run_are_listed_through_the_run_index(actor):
+def test_messages_of_a_run_are_read_from_its_conversation(actor):
     # Given messages of two runs in one conversation
     conv, run_a, run_b = new_id("group"), new_id("run"), new_id("run")
     a = [message(actor, conv, "a", run_id=run_a) for _ in range(3)]
     b = [message(actor, conv, "b", run_id=run_b)]
     messages_dal.put_messages(actor.organization_id, conv, a + b)
     # Then each run lists only its own, chronologically
-    assert [m.id for m in messages_dal.list_run_messages(actor.organization_id, run_a)] == [m.id for m in a]
-    assert [m.id for m in messages_dal.list_run_messages(actor.organization_id, run_a, limit=1, descending=True)] == [a[-1].id]
-    assert [m.id for m in messages_dal.list_run_messages(actor.organization_id, run_b)] == [b[0].id]
+    assert [m.id for m in messages_dal.run_messages(actor.organization_id, conv, run_a)] == [m.id for m in a]
+    assert [m.id for m in messages_dal.run_messages(actor.organization_id, conv, run_b)] == [b[0].id]
+    # And no message pays for an index entry
+    assert not any(k.startswith("GSI") for k in messages_dal.message_item(actor.organization_id, a[0]))
 
 
 def test_messages_keep_every_logical_field(actor):

@@ -1,8 +1,9 @@
 """Messages of a conversation (a group's transcript, or an agent's direct traffic) and step records.
 
-Key schema (see `keys.py`): messages live at `PK=ORG#o#CONV#<conversation_id>`, `SK=MSG#<message_id>`, and
-messages of a run are also indexed on GSI1 (`ORG#o#RUN#<run_id>` / `MSG#<id>`). Message ids are UUIDv7, so the
-sort key is the transcript's total order and id cursors are plain key conditions.
+Key schema (see `keys.py`): messages live at `PK=ORG#o#CONV#<conversation_id>`, `SK=MSG#<message_id>`, with no
+index: a run's messages are read from its conversation from the run's creation on (`run_messages`), or by the
+ids its record holds, so no message write pays for an index entry. Message ids are UUIDv7, so the sort key is the
+transcript's total order and id cursors are plain key conditions.
 
 One agent step is written with ONE `TransactWriteItems`: its messages, an optional step record
 (`PK=ORG#o#RUN#<run_id>`, `SK=STEP#<key>`, put only if absent) and optional memory-block replacements (guarded by
@@ -34,7 +35,6 @@ MAX_TRANSACTION_ACTIONS = 100
 MAX_TRANSACTION_BYTES = 4_000_000
 MAX_ITEM_BYTES = 350_000  # headroom under 400 KB for attribute names and type overhead
 TRUNCATION_MARKER = "\n[... truncated {removed} characters to fit the storage item limit ...]"
-GSI1 = "GSI1"
 _KEY_ATTRIBUTES = {"PK", "SK", "GSI1PK", "GSI1SK", "GSI2PK", "GSI2SK", "entity"}
 
 
@@ -74,9 +74,6 @@ def message_item(org_id: str, message: StoredMessage) -> dict[str, Any]:
         "SK": keys.message_sk(message.id),
         "entity": "message",
     }
-    if message.run_id:
-        item["GSI1PK"] = keys.run_pk(org_id, message.run_id)
-        item["GSI1SK"] = keys.message_sk(message.id)
     return _fit_item(item)
 
 
@@ -300,9 +297,8 @@ def get_messages(org_id: str, conversation_id: str, message_ids: Sequence[str]) 
 def _range_params(
     expr: Expr, pk_attr: str, pk: str, after: Optional[str], before: Optional[str], descending: bool
 ) -> dict[str, Any]:
-    sk_attr = "SK" if pk_attr == "PK" else "GSI1SK"
     return {
-        "KeyConditionExpression": sort_key_range(expr, pk_attr, pk, sk_attr, keys.MSG, after, before),
+        "KeyConditionExpression": sort_key_range(expr, pk_attr, pk, "SK", keys.MSG, after, before),
         "ScanIndexForward": not descending,
         **expr.params(),
     }
@@ -368,30 +364,6 @@ def list_messages(
     page = None if limit is None else min(max(limit + 2, 10), 500)
     out: list[StoredMessage] = []
     for message in iter_messages(org_id, conversation_id, after=after, before=before, descending=descending, page_size=page):
-        out.append(message)
-        if limit is not None and len(out) >= limit:
-            break
-    return out
-
-
-def list_run_messages(
-    org_id: str,
-    run_id: str,
-    *,
-    after: Optional[str] = None,
-    before: Optional[str] = None,
-    limit: Optional[int] = None,
-    descending: bool = False,
-) -> list[StoredMessage]:
-    """The messages a run wrote (GSI1; eventually consistent on AWS), same cursor rules as `list_messages`."""
-    if limit is not None and limit <= 0:
-        return []
-    expr = Expr()
-    params = _range_params(expr, "GSI1PK", keys.run_pk(org_id, run_id), after, before, descending)
-    params["IndexName"] = GSI1
-    page = None if limit is None else min(max(limit + 2, 10), 500)
-    out: list[StoredMessage] = []
-    for message in _iterate(params, {x for x in (after, before) if x}, page):
         out.append(message)
         if limit is not None and len(out) >= limit:
             break

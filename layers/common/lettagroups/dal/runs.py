@@ -3,6 +3,7 @@
 | Item              | PK                  | SK               |
 |-------------------|---------------------|------------------|
 | run               | ORG#o#RUN#<run>     | META             | (GSI1: ORG#o#CONV#<conversation> / RUN#<run>; GSI2: ORG#o#USERRUNS#<user> / RUN#<run>)
+| run start state   | ORG#o#RUN#<run>     | START            | (what a failed run resumes from; no index)
 | step record       | ORG#o#RUN#<run>     | STEP#<step key>  |
 | conversation head | ORG#o               | LOCK#<conv>      |
 
@@ -22,6 +23,7 @@ from .items import ConditionFailed, get, put_action, transact, write_if
 from .table import Expr, batch_get, key, query_all, table_name
 
 RUN_META = "META"
+RUN_START = "START"
 # A run renews its hold at every turn; an execution that dies without releasing it frees the conversation when this
 # runs out. Longer than an Express execution may last (5 minutes), so a live run never loses it between turns.
 LEASE_SECONDS = 6 * 60
@@ -258,6 +260,18 @@ def begin(
         if exc.reasons and exc.reasons[0] == "ConditionalCheckFailed":
             raise ConversationBusy(get_head(org_id, conversation_id).holder or "") from exc
         raise
+
+
+def start_state_action(org_id: str, run_id: str, state: dict[str, Any]) -> dict[str, Any]:
+    """Put the state a run started from (orchestration.state.RunState), read only to resume the run after a
+    failure. An item of its own, so that the run record the sends, turns and lists read and update stays small:
+    every write of the record is charged per KB, once for the table and once for each of its two indexes."""
+    return put_action({"PK": keys.run_pk(org_id, run_id), "SK": RUN_START, "entity": "run_start", "state": state})
+
+
+def get_start_state(org_id: str, run_id: str) -> Optional[dict[str, Any]]:
+    item = get(keys.run_pk(org_id, run_id), RUN_START)
+    return item.get("state") if item else None
 
 
 def resume(org_id: str, run: RunRecord, fields: dict[str, Any]) -> None:

@@ -87,7 +87,6 @@ class RunRecord(BaseModel):
     fingerprint: Optional[str] = None  # what was sent, so that a client's retry of a failed send resumes it
     attempt: int = 1
     unanswered: bool = False  # a synchronous send of it was answered with a 504: a retry gets its result
-    state: Optional[dict[str, Any]] = None  # the run's state as it started (orchestration.state.RunState), to resume it
 
     @property
     def finished(self) -> bool:

@@ -110,11 +110,11 @@ def begin(
         input_message_ids=state.input_ids,
         metadata=metadata,
         fingerprint=fingerprint,
-        state=state.dump(),
     )
     org = actor.organization_id
+    writes = [runs_dal.start_state_action(org, run_id, state.dump()), *messages_dal.put_items(org, inputs)]
     try:
-        runs_dal.begin(org, conversation_id, run, messages_dal.put_items(org, inputs), fingerprint=fingerprint)
+        runs_dal.begin(org, conversation_id, run, writes, fingerprint=fingerprint)
     except runs_dal.ConversationBusy as exc:
         raise ConflictError(busy(conversation_id)) from exc
     return state
@@ -124,10 +124,11 @@ def resume(run: RunRecord, org_id: str) -> Optional[RunState]:
     """Run a failed run again from where it failed (a client's retry of the same send): the conversation taken
     again and the run back to `running` in one transaction; its completed steps replay without running twice, and
     its frames go on after the failure's. None when another retry resumed it first."""
-    if run.state is None:
+    started = runs_dal.get_start_state(org_id, run.id)
+    if started is None:
         return None
     now = _now()
-    state = RunState.model_validate(run.state).model_copy(
+    state = RunState.model_validate(started).model_copy(
         update={"seq": events_dal.last_seq(org_id, run.id), "attempt": run.attempt + 1}
     )
     fields = {
