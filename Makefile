@@ -5,9 +5,22 @@ PY := $(VENV)/bin/python
 PORT ?= 8283
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint format typecheck unit bench bench-peer clean venv
+.PHONY: run test lint format typecheck unit bench bench-cold-start bench-peer clean venv sam
 
 venv: $(STAMP)
+
+# The SAM CLI lives in its own venv: it pins boto3 and cfn-lint versions that differ from the app's.
+SAM_VENV := .venv-sam
+SAM_STAMP := $(SAM_VENV)/.installed
+SAM_CLI_VERSION := 1.170.0
+
+sam: $(SAM_STAMP)  ## The SAM CLI in .venv-sam (sam build for the packaged-artifact tests and deploys)
+
+$(SAM_STAMP):
+	@test -x $(SAM_VENV)/bin/python || "$$(scripts/find-python.sh)" -m venv $(SAM_VENV)
+	@$(SAM_VENV)/bin/python -m pip install --quiet --upgrade pip
+	@$(SAM_VENV)/bin/python -m pip install --quiet aws-sam-cli==$(SAM_CLI_VERSION)
+	@touch $(SAM_STAMP)
 
 $(STAMP): pyproject.toml package.json
 	@test -x $(PY) || "$$(scripts/find-python.sh)" -m venv $(VENV)
@@ -20,7 +33,7 @@ $(STAMP): pyproject.toml package.json
 run: $(STAMP)  ## Serve the whole API on 127.0.0.1:$(PORT) with embedded AWS emulation and the offline model
 	PORT=$(PORT) $(PY) -m lettagroups_local
 
-test: $(STAMP) lint typecheck  ## Lint, type-check and run every test offline
+test: $(STAMP) $(SAM_STAMP) lint typecheck  ## Lint, type-check and run every test offline (packaged artifacts included)
 	$(PY) -m pytest -q
 
 lint: $(STAMP)
@@ -40,5 +53,8 @@ unit: $(STAMP)
 bench: $(STAMP)  ## CRUD latency on the local server (see README "Performance")
 	$(PY) scripts/bench_crud.py
 
+bench-cold-start: $(STAMP) $(SAM_STAMP)  ## Cold import of every function from the built artifacts (README "Cold starts")
+	$(PY) scripts/bench_cold_start.py
+
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .aws-sam
+	rm -rf $(VENV) $(SAM_VENV) .pytest_cache .mypy_cache .ruff_cache .aws-sam
