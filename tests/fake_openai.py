@@ -4,7 +4,7 @@ Each request pops the next behaviour from `server.script` (or answers with a sen
 - `{"status": int, "json": dict, "headers": dict}`: a plain JSON answer;
 - `{"sse": [dict | str, ...]}`: a streamed answer, one `data:` event per item, then `data: [DONE]`;
 - `{"sleep": seconds, ...}`: wait before answering (timeouts).
-Every request body and its headers are recorded in `server.requests`; `server.tool_call_answer(name, args)` builds a
+Every request body, its headers and the client's address (one per connection) are recorded in `server.requests`; `server.tool_call_answer(name, args)` builds a
 scripted tool-call answer.
 """
 
@@ -58,7 +58,9 @@ class FakeOpenAI:
             def do_POST(self) -> None:
                 length = int(self.headers.get("Content-Length") or 0)
                 body = json.loads(self.rfile.read(length) or b"{}")
-                fake.requests.append({"path": self.path, "body": body, "headers": dict(self.headers)})
+                fake.requests.append(
+                    {"path": self.path, "body": body, "headers": dict(self.headers), "client": self.client_address}
+                )
                 behaviour = fake.script.pop(0) if fake.script else tool_call_answer("send_message", {"message": "default"})
                 try:
                     if behaviour.get("sleep"):
