@@ -42,6 +42,12 @@ class StorageUnavailableError(DomainError):
         super().__init__(detail)
 
 
+class BadGatewayError(DomainError):
+    """An agent's configured model could not be reached: the detail names the provider and the endpoint."""
+
+    status_code = 502
+
+
 class GatewayTimeoutError(DomainError):
     """A synchronous send outlived its deadline; the run goes on and can be followed by id."""
 

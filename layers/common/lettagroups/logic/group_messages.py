@@ -12,7 +12,7 @@ from ..agent.inputs import first_text, input_from_create
 from ..dal import agents as agents_dal
 from ..dal import messages as messages_dal
 from ..dal import runs as runs_dal
-from ..errors import BadRequestError, ConflictError, DomainError, GatewayTimeoutError, NotFoundError
+from ..errors import BadGatewayError, BadRequestError, ConflictError, DomainError, GatewayTimeoutError, NotFoundError
 from ..ids import new_id
 from ..models.identity import Actor
 from ..models.messages import LettaMessageBase, LettaRequest, LettaResponse, LettaUsageStatistics, MessageCreate, MessageUpdate
@@ -146,8 +146,9 @@ def response_messages(actor: Actor, run: dict[str, Any], *, live: bool = True) -
 
 
 def raise_run_error(run: dict[str, Any]) -> None:
-    """A failed run as the send's answer: 404/400 when a missing object or a rule stopped it, else a bare 500."""
-    error_class = {400: BadRequestError, 404: NotFoundError}.get(int(run.get("error_status") or 500))
+    """A failed run as the send's answer: 404/400 when a missing object or a rule stopped it, 502 naming the
+    provider and endpoint when an agent's configured model could not be reached, else a bare 500."""
+    error_class = {400: BadRequestError, 404: NotFoundError, 502: BadGatewayError}.get(int(run.get("error_status") or 500))
     if error_class is None:
         raise DomainError("An internal server error occurred")
     raise error_class(str(run.get("error") or "run failed"))

@@ -176,7 +176,7 @@ def agent_step(
     except ModelError as exc:
         # Structured, so the run's failure handler can tell a rate limit or an overflowing context
         # (which the SSE error frame names) from anything else, whichever attempt was the last.
-        reason = json.dumps({"status": 500, "detail": str(exc), "code": exc.code})
+        reason = json.dumps({"status": exc.run_status, "detail": str(exc), "code": exc.code})
         if exc.retryable:
             raise RetryableStepError(reason) from exc
         raise StepFailedError(reason) from exc

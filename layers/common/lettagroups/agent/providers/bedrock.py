@@ -25,6 +25,7 @@ from .errors import (
     ModelError,
     ModelServerError,
     ModelTimeoutError,
+    ModelUnavailableError,
     RateLimitedError,
 )
 
@@ -72,7 +73,7 @@ def map_error(exc: BaseException, where: str = "Bedrock") -> ModelError:
     if isinstance(exc, (ReadTimeoutError, ConnectTimeoutError)):
         return ModelTimeoutError(f"Bedrock call timed out: {exc}", provider=PROVIDER)
     if isinstance(exc, EndpointConnectionError):
-        return ModelServerError(f"{where} could not be reached: {exc}", provider=PROVIDER)
+        return ModelUnavailableError(f"{where} could not be reached: {exc}", provider=PROVIDER)
     if isinstance(exc, (ClientError, EventStreamError)):
         error = exc.response.get("Error", {})
         code = str(error.get("Code") or "")

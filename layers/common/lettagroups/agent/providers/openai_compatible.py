@@ -26,7 +26,7 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any, Optional
 
 from .base import ChatRequest, ChatResponse, DeltaCallback, ProviderDelta, TokenUsage, ToolCallAccumulator, ToolCallOut
-from .errors import ModelAuthError, ModelError, ModelServerError, ModelTimeoutError, error_for_status
+from .errors import ModelAuthError, ModelError, ModelServerError, ModelTimeoutError, ModelUnavailableError, error_for_status
 
 if TYPE_CHECKING:
     import httpx
@@ -165,14 +165,16 @@ class OpenAICompatibleProvider:
                 return _consume_stream(response.iter_lines(), on_delta, deadline, request.timeout_s)
         except ModelError:
             raise
-        except httpx.ConnectTimeout as exc:
-            raise ModelTimeoutError(f"{where} could not be reached: connect timed out ({exc})", provider=PROVIDER) from exc
+        except (httpx.ConnectError, httpx.ConnectTimeout, httpx.UnsupportedProtocol) as exc:
+            raise ModelUnavailableError(
+                f"{where} could not be reached: {type(exc).__name__}: {exc or 'no answer'}", provider=PROVIDER
+            ) from exc
         except httpx.TimeoutException as exc:
             raise ModelTimeoutError(
                 f"{where} timed out after {request.timeout_s:.0f}s ({type(exc).__name__})", provider=PROVIDER
             ) from exc
         except httpx.HTTPError as exc:
-            raise ModelServerError(f"{where} could not be reached: {type(exc).__name__}: {exc}", provider=PROVIDER) from exc
+            raise ModelServerError(f"{where} failed: {type(exc).__name__}: {exc}", provider=PROVIDER) from exc
 
 
 def _json(text: str) -> dict[str, Any]:
