@@ -10,8 +10,11 @@ interpreter writes no bytecode (Lambda's code directories are read-only).
 Side by side, in the same run and interleaved with the functions, the floor every DynamoDB handler pays:
 `import boto3`, a DynamoDB client and a Powertools Logger, from a compiled copy of the same layer.
 
-Each number is the median of `--samples` (default 5) fresh interpreters; samples are taken round-robin over all
-targets so that machine noise spreads evenly. `--sources-only` adds a column for the same artifacts stripped of
+Each number is the median of `--samples` (default 5) fresh interpreters, in wall-clock time and in CPU time of the
+importing process (which other processes' load on a shared machine disturbs far less). Every sample of a function is paired
+with a floor sample taken right before it, and its ratio is the median of those paired ratios, so that load
+from other processes (the machine has 2 cores) weighs on both sides alike; each round visits the functions in a
+new random order. `--sources-only` adds a column for the same artifacts stripped of
 bytecode (what SAM's python3.13 builder ships). The build is the host-architecture variant (the arm64 build
 differs only in its compiled wheels); see lettagroups_local/artifacts.py.
 
@@ -22,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import random
 import shutil
 import statistics
 import subprocess
@@ -38,7 +42,10 @@ from lettagroups_local import artifacts  # noqa: E402
 from lettagroups_local.artifacts import BuiltFunction  # noqa: E402
 
 FLOOR = "import boto3; boto3.client('dynamodb'); from aws_lambda_powertools import Logger; Logger()"
-TIMED = "import time\nstarted = time.perf_counter()\n{code}\nprint(time.perf_counter() - started)"
+TIMED = (
+    "import time\nstarted, cpu = time.perf_counter(), time.process_time()\n{code}\n"
+    "print(time.perf_counter() - started, time.process_time() - cpu)"
+)
 
 
 def entry_code(function: BuiltFunction) -> str:
@@ -49,12 +56,14 @@ def entry_code(function: BuiltFunction) -> str:
     return code
 
 
-def measure(function: BuiltFunction, python: str, env: dict[str, str], code: str) -> float:
+def measure(function: BuiltFunction, python: str, env: dict[str, str], code: str) -> tuple[float, float]:
+    """(wall-clock seconds, CPU seconds) of the import in a fresh interpreter."""
     command = artifacts.lambda_command(function, python, TIMED.format(code=code))
     result = subprocess.run(command, cwd=function.code_dir, env=env, capture_output=True, text=True)
     if result.returncode != 0:
         raise RuntimeError(f"{function.name}: {result.stderr[-2000:]}")
-    return float(result.stdout.strip().splitlines()[-1])
+    wall, cpu = result.stdout.strip().splitlines()[-1].split()
+    return float(wall), float(cpu)
 
 
 def without_bytecode(built_dir: Path, into: Path) -> Path:
@@ -111,32 +120,54 @@ def main() -> int:
                 moved = relocate(function, built.path, stripped)
                 targets[f"{name} (sources only)"] = (moved, artifacts.lambda_environment(moved, template), entry_code(moved))
 
-        samples: dict[str, list[float]] = {name: [] for name in targets}
+        samples: dict[str, list[float]] = {name: [] for name in targets}  # wall-clock
+        cpu: dict[str, list[float]] = {name: [] for name in targets}
+        ratios: dict[str, list[float]] = {name: [] for name in targets if name != "floor"}
+        cpu_ratios: dict[str, list[float]] = {name: [] for name in targets if name != "floor"}
+        order = [name for name in targets if name != "floor"]
+        shuffler = random.Random(9)
         for round_ in range(args.samples):
-            for name, (function, env, code) in targets.items():
-                samples[name].append(measure(function, python, env, code))
+            shuffler.shuffle(order)
+            for name in order:
+                floor_wall, floor_cpu = measure(floor_fn, python, floor_env, FLOOR)
+                function, env, code = targets[name]
+                wall, used = measure(function, python, env, code)
+                samples["floor"].append(floor_wall)
+                samples[name].append(wall)
+                ratios[name].append(wall / floor_wall)
+                cpu["floor"].append(floor_cpu)
+                cpu[name].append(used)
+                cpu_ratios[name].append(used / floor_cpu)
             print(f"round {round_ + 1}/{args.samples} done", file=sys.stderr)
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
-    floor = statistics.median(samples["floor"])
-    print(f"\nFloor (boto3 + DynamoDB client + Powertools Logger, compiled layer): {floor * 1000:.0f} ms\n")
-    header = "| Function | cold import, as shipped (ms) | ratio to floor |"
-    rule = "|---|---|---|"
+    def cell(name: str) -> str:
+        return (
+            f"{statistics.median(samples[name]) * 1000:.0f} | {statistics.median(ratios[name]):.2f}× | "
+            f"{statistics.median(cpu[name]) * 1000:.0f} | {statistics.median(cpu_ratios[name]):.2f}× |"
+        )
+
+    floor_wall, floor_cpu = statistics.median(samples["floor"]), statistics.median(cpu["floor"])
+    print(
+        "\nFloor (boto3 + DynamoDB client + Powertools Logger, compiled layer): "
+        f"{floor_wall * 1000:.0f} ms wall-clock, {floor_cpu * 1000:.0f} ms CPU\n"
+    )
+    header = "| Function | as shipped: wall (ms) | ratio | CPU (ms) | ratio |"
+    rule = "|---|---|---|---|---|"
     if args.sources_only:
-        header += " sources only (ms) | ratio |"
-        rule += "---|---|"
+        header += " sources only: wall (ms) | ratio | CPU (ms) | ratio |"
+        rule += "---|---|---|---|"
     print(header)
     print(rule)
     for name in sorted(functions):
-        median = statistics.median(samples[name])
-        row = f"| {name} | {median * 1000:.0f} | {median / floor:.2f}× |"
+        row = f"| {name} | {cell(name)}"
         if args.sources_only:
-            plain = statistics.median(samples[f"{name} (sources only)"])
-            row += f" {plain * 1000:.0f} | {plain / floor:.2f}× |"
+            row += f" {cell(f'{name} (sources only)')}"
         print(row)
-    worst = max(statistics.median(samples[name]) for name in functions) / floor
-    print(f"\nworst ratio: {worst:.2f}×")
+    worst_wall = max(statistics.median(ratios[name]) for name in functions)
+    worst_cpu = max(statistics.median(cpu_ratios[name]) for name in functions)
+    print(f"\nworst ratio: {worst_wall:.2f}× wall-clock, {worst_cpu:.2f}× CPU")
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(
@@ -146,7 +177,10 @@ def main() -> int:
                     "python": subprocess.run([python, "-V"], capture_output=True, text=True).stdout.strip(),
                     "arch": built.arch,
                     "samples_seconds": samples,
+                    "cpu_samples_seconds": cpu,
+                    "median_cpu_ratio_to_floor": {k: round(statistics.median(v), 3) for k, v in cpu_ratios.items()},
                     "median_ms": {k: round(statistics.median(v) * 1000, 1) for k, v in samples.items()},
+                    "median_ratio_to_floor": {k: round(statistics.median(v), 3) for k, v in ratios.items()},
                 },
                 indent=1,
             )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -186,19 +187,35 @@ def current_actor(app: APIGatewayHttpResolver) -> Any:
 
 # Component schemas of the response models named by `ok()`, for the merged OpenAPI document.
 RESPONSE_SCHEMAS: dict[str, Any] = {}
+# The models `ok()` was given, by the placeholder that stands for their schema until the document is generated.
+RESPONSE_MODELS: dict[str, Any] = {}
+RESPONSE_PLACEHOLDER = "#/components/schemas/__response__"
 
 
 def ok(model: Any) -> dict[int, dict[str, Any]]:
     """OpenAPI description of a 200 JSON answer; handlers return `Response`, serialised by `json_response`.
 
-    The schema is a `$ref` into components (collected in RESPONSE_SCHEMAS), because handlers
-    return a prepared `Response` that the resolver must not re-validate.
+    Only the OpenAPI document needs the answer's JSON schema, and it is generated offline
+    (`python -m lettagroups_local.openapi`), so a handler's cold start computes none: the schema is a placeholder
+    `$ref` that `response_schema()` resolves when the document is built.
     """
+    key = getattr(model, "__name__", None) if isinstance(model, type) else None
+    key = key or re.sub(r"\W+", "_", repr(model)).strip("_")
+    RESPONSE_MODELS[key] = model
+    schema = {"$ref": f"{RESPONSE_PLACEHOLDER}{key}"}
+    return {200: {"description": "Successful Response", "content": {"application/json": {"schema": schema}}}}
+
+
+def response_schema(ref: str) -> Any:
+    """The schema a placeholder of `ok()` stands for: a `$ref` into components for a model (collected in
+    RESPONSE_SCHEMAS with what it refers to), the inline schema otherwise. Handlers return a prepared `Response`
+    that the resolver must not re-validate, hence a description only."""
     from pydantic import TypeAdapter
 
+    model = RESPONSE_MODELS[ref.removeprefix(RESPONSE_PLACEHOLDER)]
     schema = TypeAdapter(model).json_schema(ref_template="#/components/schemas/{model}", mode="serialization")
     RESPONSE_SCHEMAS.update(schema.pop("$defs", {}))
     if isinstance(model, type) and issubclass(model, BaseModel):
         RESPONSE_SCHEMAS[model.__name__] = schema
-        schema = {"$ref": f"#/components/schemas/{model.__name__}"}
-    return {200: {"description": "Successful Response", "content": {"application/json": {"schema": schema}}}}
+        return {"$ref": f"#/components/schemas/{model.__name__}"}
+    return schema

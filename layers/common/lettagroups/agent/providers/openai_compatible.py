@@ -51,9 +51,12 @@ def shared_client(base: str) -> httpx.Client:
     """The process's one client for an endpoint (httpx clients are thread-safe; the local runner's tasks share it)."""
     import httpx
 
+    from ...observability import trace_httpx
+
     with _clients_lock:
         client = _clients.get(base)
         if client is None:
+            trace_httpx()  # model calls show in X-Ray traces next to the AWS calls
             client = httpx.Client(timeout=httpx.Timeout(120.0, connect=CONNECT_TIMEOUT_S))
             _clients[base] = client
         return client
