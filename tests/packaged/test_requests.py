@@ -192,7 +192,7 @@ def api_key_user() -> tuple[Actor, str]:
     return Actor(user_id=user, organization_id=org), issue_key(org, user, "packaged-test")
 
 
-def test_the_authorizer_maps_an_api_key_to_its_user(packaged):
+def test_the_authorizer_maps_an_api_key_to_its_user_until_it_is_revoked(packaged):
     # Given a user with an API key, and the packaged authorizer
     actor, key = api_key_user()
     authorizer = packaged("AuthorizerFunction")
@@ -207,6 +207,11 @@ def test_the_authorizer_maps_an_api_key_to_its_user(packaged):
         "result": {"isAuthorized": True, "context": {"organization_id": actor.organization_id, "user_id": actor.user_id}}
     }
     assert denied == {"result": {"isAuthorized": True, "context": {"denied": True}}}
+    # When the key is revoked (scripts/admin.py revoke-key)
+    (listed,) = users_dal.list_api_keys(actor.organization_id)
+    users_dal.revoke_api_key(actor.organization_id, listed["key_id"])
+    # Then the same warm authorizer denies it (API Gateway may serve its cached allow for up to ReauthorizeEvery)
+    assert authorizer.invoke(good) == {"result": {"isAuthorized": True, "context": {"denied": True}}}
 
 
 # --- the stream app ----------------------------------------------------------------------------------
