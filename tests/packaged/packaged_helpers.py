@@ -228,21 +228,29 @@ def import_closure(function: BuiltFunction) -> Closure:
 
 
 CHECK_IMPORTS = r"""
-import importlib, json, sys
+import importlib, json, sys, traceback
 spec = json.loads(sys.argv[1])
-failures = {}
+report = {"entry": None, "failures": {}}
+module, attribute = spec["entry"]
+try:
+    entry = getattr(importlib.import_module(module), attribute)  # first: the cold start, on a fresh interpreter
+    assert callable(entry), f"{module}.{attribute} is not callable"
+    for name in spec["also"]:
+        importlib.import_module(name)
+except BaseException:
+    report["entry"] = traceback.format_exc(limit=-3)
 for name in spec["internal"]:
     try:
         importlib.import_module(name)
     except Exception as exc:
-        failures[name] = f"{type(exc).__name__}: {exc}"
+        report["failures"][name] = f"{type(exc).__name__}: {exc}"
 for name, attributes in spec["external"].items():
     try:
-        module = importlib.import_module(name)
+        imported = importlib.import_module(name)
         for attribute in attributes:
-            if attribute != "*" and not hasattr(module, attribute):
+            if attribute != "*" and not hasattr(imported, attribute):
                 importlib.import_module(f"{name}.{attribute}")
     except Exception as exc:
-        failures[name] = f"{type(exc).__name__}: {exc}"
-print(json.dumps(failures))
+        report["failures"][name] = f"{type(exc).__name__}: {exc}"
+print(json.dumps(report))
 """
