@@ -94,8 +94,8 @@ def test_provider_keys_come_from_a_secret_store_never_a_plain_environment_value(
             (statement,) = policy["Statement"]
             assert statement["Resource"] == {"Ref": "OpenAIApiKeySecretArn"}
             assert sorted(statement["Action"]) == ["secretsmanager:GetSecretValue", "ssm:GetParameter"]
-    # And the group-run task (which calls the models) is the one reader
-    assert readers == ["GroupRunTaskFunction"]
+    # And some function reads it (today the group-run task, which calls the models)
+    assert readers, "no function is given the provider key's ARN"
     assert template["Conditions"]["WithOpenAIApiKeySecret"] == {
         "Fn::Not": [{"Fn::Equals": [{"Ref": "OpenAIApiKeySecretArn"}, ""]}]
     }

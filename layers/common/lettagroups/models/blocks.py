@@ -11,7 +11,7 @@ LABEL_MAX = 200
 
 
 class CreateBlock(BaseModel):
-    model_config = ConfigDict(extra="ignore")
+    model_config = ConfigDict(defer_build=True, extra="ignore")
 
     value: str = Field(max_length=VALUE_MAX)
     limit: int = Field(default=5000, ge=1, le=VALUE_MAX)
@@ -23,7 +23,7 @@ class CreateBlock(BaseModel):
 
 
 class BlockUpdate(BaseModel):
-    model_config = ConfigDict(extra="ignore")
+    model_config = ConfigDict(defer_build=True, extra="ignore")
 
     value: Optional[str] = Field(default=None, max_length=VALUE_MAX)
     limit: Optional[int] = Field(default=None, ge=1, le=VALUE_MAX)
@@ -35,6 +35,7 @@ class BlockUpdate(BaseModel):
 
 
 class Block(BaseModel):
+    model_config = ConfigDict(defer_build=True)
     value: str
     limit: int = 5000
     name: Optional[str] = None
