@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 PORT ?= 8283
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint format typecheck unit bench bench-cold-start bench-peer clean venv sam
+.PHONY: run test lint format typecheck unit bench bench-cold-start bench-peer clean venv sam artifacts
 
 venv: $(STAMP)
 
@@ -30,11 +30,16 @@ $(STAMP): pyproject.toml package.json
 	@if command -v npm >/dev/null; then npm install --silent --no-audit --no-fund >/dev/null; else echo "npm not found: ASL validation tests will be skipped"; fi
 	@touch $(STAMP)
 
-run: $(STAMP)  ## Serve the whole API on 127.0.0.1:$(PORT) with embedded AWS emulation and the offline model
+run: $(STAMP)  ## Serve the whole API on 127.0.0.1:$(PORT) with embedded AWS emulation; agents use their configured models
 	PORT=$(PORT) $(PY) -m lettagroups_local
 
-test: $(STAMP) $(SAM_STAMP) lint typecheck  ## Lint, type-check and run every test offline (packaged artifacts included)
+test: $(STAMP) $(SAM_STAMP) lint typecheck artifacts  ## Lint, type-check, build the Lambda artifacts, run every test offline
 	$(PY) -m pytest -q
+
+# `sam build` of the template for this machine's architecture and for arm64 (as deployed), cached under
+# .aws-sam/packaged/ by a hash of their inputs; the packaged-artifact tests import them (tests/packaged/).
+artifacts: $(STAMP) $(SAM_STAMP)
+	@$(PY) -m lettagroups_local.artifacts host arm64
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
