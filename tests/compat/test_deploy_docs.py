@@ -46,6 +46,9 @@ def test_the_deploy_block_names_python313_and_the_tools_make_installs():
 
 
 def test_the_admin_and_smoke_commands_run_as_written(start_local_server):
+    # The server's log names its moto endpoint; local_server writes it only where .pytest_cache exists (a fresh
+    # clone's first run has none yet).
+    (ROOT / ".pytest_cache").mkdir(exist_ok=True)
     with start_local_server({"AUTH_MODE": "apikey"}, log_name="deploy-docs-server.log") as url:
         log = (ROOT / ".pytest_cache" / "deploy-docs-server.log").read_text()
         moto = re.search(r"moto at (http://127\.0\.0\.1:\d+)", log)
