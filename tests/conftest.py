@@ -60,7 +60,8 @@ def local_server(extra_env: dict[str, str] | None = None, log_name: str = "local
     env = {**os.environ, "PORT": str(port), **(extra_env or {})}
     for name in ("DYNAMODB_ENDPOINT_URL", "MOTO_PORT", "TABLE_NAME", "STATE_MACHINE_ARN", "STEPFUNCTIONS_ENDPOINT_URL"):
         env.pop(name, None)  # the subprocess starts its own emulation
-    for name in ("AUTH_MODE", "ORIGIN_SECRET", "SERVER_PASSWORD"):
+    # Like `make run`: agents use their configured models unless a test forces the offline one explicitly.
+    for name in ("AUTH_MODE", "ORIGIN_SECRET", "SERVER_PASSWORD", "LETTA_MODEL_MODE"):
         if name not in (extra_env or {}):
             env.pop(name, None)
     cache = ROOT / ".pytest_cache"

@@ -23,8 +23,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
-from lettagroups.api import app as api_app
-from lettagroups.api.app import INTERNAL_ERROR
+from lettagroups.api.bodies import INTERNAL_ERROR, check_body
 from lettagroups.api.stream_auth import actor_for_stream
 from lettagroups.api.validation import validation_detail
 from lettagroups.errors import DomainError
@@ -86,11 +85,12 @@ async def _json_body(request: Request) -> Any:
     except UnicodeDecodeError:
         raise _BadBody(_invalid(["body"], "json_invalid", "Body is not UTF-8 JSON")) from None
     try:
-        early = api_app.precheck_body({"body": text})
+        refused = check_body({"body": text})
     except DomainError as exc:
         raise _BadBody(_error(exc)) from None
-    if early is not None:
-        raise _BadBody(Response(early.body, status_code=early.status_code, media_type="application/json"))
+    if refused is not None:
+        status, detail = refused
+        raise _BadBody(JSONResponse({"detail": detail}, status_code=status))
     return json.loads(text)
 
 

@@ -54,6 +54,20 @@ def _stream_paths() -> dict[str, Any]:
     }
 
 
+def _resolve_responses(node: Any) -> Any:
+    """Replace the placeholders `ok()` leaves in responses with the answers' schemas (lettagroups.api.app)."""
+    from lettagroups.api.app import RESPONSE_PLACEHOLDER, response_schema
+
+    if isinstance(node, dict):
+        ref = node.get("$ref")
+        if isinstance(ref, str) and ref.startswith(RESPONSE_PLACEHOLDER):
+            return response_schema(ref)
+        return {k: _resolve_responses(v) for k, v in node.items()}
+    if isinstance(node, list):
+        return [_resolve_responses(v) for v in node]
+    return node
+
+
 def build() -> dict[str, Any]:
     paths: dict[str, Any] = {}
     schemas: dict[str, Any] = {}
@@ -64,7 +78,7 @@ def build() -> dict[str, Any]:
         app = getattr(sys.modules[f"functions_{route.function}"], "app", None)  # the module's resolver
         if app is None:
             continue
-        document = json.loads(app.get_openapi_json_schema(title=TITLE, version=VERSION))
+        document = _resolve_responses(json.loads(app.get_openapi_json_schema(title=TITLE, version=VERSION)))
         for path, operations in document.get("paths", {}).items():
             paths.setdefault(path, {}).update(operations)
         schemas.update(document.get("components", {}).get("schemas", {}))

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import gc
 import logging
-import os
 import threading
 import time
 from pathlib import Path
 from typing import Any
+
+from lettagroups.agent.providers import offline_forced
 
 from . import emulation, persistence
 
@@ -29,8 +30,13 @@ class LocalServer:
         self._thread: threading.Thread | None = None
 
     def prepare(self) -> Any:
-        # The built-in offline model answers for every agent unless the developer opts out.
-        os.environ.setdefault("LETTA_MODEL_MODE", "offline")
+        # Each agent uses the model its llm_config (or `model` handle) names: the built-in offline model only
+        # for agents that configure none (or letta/offline). LETTA_MODEL_MODE=offline forces it for every
+        # agent (the test suite sets it where it wants that); it is never set behind the developer's back.
+        if offline_forced():
+            log.warning("LETTA_MODEL_MODE=offline: every agent uses the built-in offline model, whatever it configures")
+        else:
+            log.info("agents use their configured models; agents without one use the built-in offline model (letta/offline)")
         self.emulation = emulation.start(self.table_name)
         from . import workflows
 

@@ -35,7 +35,7 @@ ROOT = Path(__file__).resolve().parents[2]
 SCRIPTS = Path(__file__).parent / "sdk_scripts"
 SDK_1_7 = ROOT / ".venv" / "sdk-1.7.0"
 TS_SDK = ROOT / "node_modules" / "@letta-ai" / "letta-client"
-FAILED_RUN = re.compile(r"Run (run-[0-9a-f-]{36}) failed: offline model failed: offline model: injected (\w+) fault")
+FAILED_RUN = re.compile(r"Run (run-[0-9a-f-]{36}) failed: offline model: injected (\w+) fault")
 STEPS = [
     ["reasoning_message", "fred"],
     ["assistant_message", "fred"],

@@ -161,3 +161,18 @@ def test_history_conversion_pairs_tool_use_and_results():
     result = turns[4]["content"][0]["toolResult"]
     assert result["toolUseId"] == "c1" and result["status"] == "error"
     assert turns[4]["content"][1] == {"text": "alert"}
+
+
+def test_one_bedrock_client_per_region_per_process(monkeypatch):
+    # Given two Bedrock agents' providers (no injected client), in one process
+    from lettagroups.agent.providers import bedrock
+
+    monkeypatch.setenv("BEDROCK_REGION", "eu-west-1")
+    bedrock._client.cache_clear()
+    first = bedrock.BedrockProvider({"model": "anthropic.claude"})._get_client()
+    second = bedrock.BedrockProvider({"model": "amazon.nova"})._get_client()
+    # Then they use the same bedrock-runtime client, made once
+    assert first is second
+    assert bedrock._client.cache_info().misses == 1
+    assert first.meta.region_name == "eu-west-1"
+    bedrock._client.cache_clear()

@@ -207,3 +207,86 @@ def test_an_agent_step_through_the_openai_provider(fake_openai, actor, monkeypat
     ]
     assert "inner_thoughts" not in result.outputs[0].tool_calls[0]["function"]["arguments"]  # type: ignore[index]
     assert result.usage.total_tokens == 132
+
+
+# --- one client per endpoint, errors that name the endpoint, keys from a secret --------------------------
+
+
+def test_one_http_client_per_endpoint_is_reused_across_calls_and_providers(fake_openai):
+    # Given two providers (two agents, or two invocations of a warm container) for the same endpoint
+    first, second = provider(fake_openai), provider(fake_openai)
+    # When each makes a call
+    first.complete(request())
+    second.complete(request())
+    # Then they share the process's one client for that endpoint, and the second call re-used its connection
+    from lettagroups.agent.providers.openai_compatible import shared_client
+
+    assert shared_client(fake_openai.url) is shared_client(fake_openai.url.rstrip("/"))
+    assert len(fake_openai.requests) == 2
+    assert fake_openai.requests[0]["client"] == fake_openai.requests[1]["client"]
+
+
+def test_an_unreachable_endpoint_is_named_in_the_error():
+    from lettagroups_local.emulation import free_port
+
+    endpoint = f"http://127.0.0.1:{free_port()}/v1"
+    dead = OpenAICompatibleProvider({"model": "m", "model_endpoint_type": "ollama", "model_endpoint": endpoint})
+    with pytest.raises(ModelServerError) as raised:
+        dead.complete(request(timeout_s=2))
+    assert str(raised.value).startswith(f"openai_compatible model at {endpoint} could not be reached: ConnectError")
+
+
+def test_an_error_status_names_the_endpoint(fake_openai):
+    fake_openai.script.append({"status": 404, "json": {"error": {"message": "model 'llama9' not found"}}})
+    with pytest.raises(Exception) as raised:
+        provider(fake_openai).complete(request())
+    assert str(raised.value) == f"openai_compatible model at {fake_openai.url} returned 404: model 'llama9' not found"
+
+
+@pytest.mark.parametrize("kind", ["secretsmanager", "ssm"])
+def test_the_api_key_comes_from_a_secret_read_once(kind, fake_openai, emulation, monkeypatch):
+    import boto3
+
+    from lettagroups import secrets_store
+
+    # Given the key stored in Secrets Manager (as a key/value secret) or as an SSM SecureString, named by
+    # OPENAI_API_KEY_SECRET_ARN as the deployed task function's environment names it
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    monkeypatch.setenv("AWS_ENDPOINT_URL_SECRETS_MANAGER", emulation.endpoint_url)
+    monkeypatch.setenv("AWS_ENDPOINT_URL_SSM", emulation.endpoint_url)
+    secrets_store.clear_cache()
+    name = f"openai-key-{kind}-{id(fake_openai)}"
+    if kind == "secretsmanager":
+        client = boto3.client("secretsmanager", endpoint_url=emulation.endpoint_url, region_name="us-east-1")
+        arn = client.create_secret(Name=name, SecretString=json.dumps({"api_key": "sk-from-secret"}))["ARN"]
+    else:
+        client = boto3.client("ssm", endpoint_url=emulation.endpoint_url, region_name="us-east-1")
+        client.put_parameter(Name=f"/{name}", Value="sk-from-secret", Type="SecureString")
+        arn = f"arn:aws:ssm:us-east-1:123456789012:parameter/{name}"
+    monkeypatch.setenv("OPENAI_API_KEY_SECRET_ARN", arn)
+    calls: list[str] = []
+    original = secrets_store._fetch
+    monkeypatch.setattr(secrets_store, "_fetch", lambda ref: calls.append(ref) or original(ref))
+    # When two calls are made
+    provider(fake_openai).complete(request())
+    provider(fake_openai).complete(request())
+    # Then both carry the key, read from the store once
+    assert [r["headers"]["Authorization"] for r in fake_openai.requests] == ["Bearer sk-from-secret"] * 2
+    assert calls == [arn]
+    secrets_store.clear_cache()
+
+
+def test_a_secret_that_cannot_be_read_fails_the_call_naming_it(fake_openai, emulation, monkeypatch):
+    from lettagroups import secrets_store
+    from lettagroups.agent.providers.errors import ModelAuthError
+
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    monkeypatch.setenv("AWS_ENDPOINT_URL_SECRETS_MANAGER", emulation.endpoint_url)
+    secrets_store.clear_cache()
+    arn = "arn:aws:secretsmanager:us-east-1:123456789012:secret:missing-key-AbCdEf"
+    monkeypatch.setenv("OPENAI_API_KEY_SECRET_ARN", arn)
+    with pytest.raises(ModelAuthError) as raised:
+        provider(fake_openai).complete(request())
+    assert f"openai_compatible API key could not be read from {arn}" in str(raised.value)
+    assert fake_openai.requests == []
+    secrets_store.clear_cache()

@@ -142,6 +142,7 @@ def test_issued_key_verifies_to_its_user_and_only_its_hash_is_stored(tenant: Act
     assert "Item" in raw
     assert key not in json.dumps(raw["Item"])
     assert users.get_api_key(hash_key(key)) == {
+        "key_id": raw["Item"]["key_id"]["S"],
         "organization_id": tenant.organization_id,
         "user_id": tenant.user_id,
         "name": "laptop",
@@ -428,3 +429,57 @@ def test_denied_context_and_missing_authorizer_are_401_in_handlers(auth_env: Cal
         # Then it refuses before touching data
         with pytest.raises(UnauthorizedError):
             actor_from_event(event)
+
+
+def _admin_cli() -> Any:
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("admin_cli", ROOT / "scripts" / "admin.py")
+    assert spec is not None and spec.loader is not None
+    admin = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(admin)
+    return admin
+
+
+def test_admin_cli_lists_and_revokes_keys(emulation: object, capsys: pytest.CaptureFixture[str]):
+    admin = _admin_cli()
+    # Given an organization with two users, and keys made for them without naming the organization (as the README shows)
+    assert admin.main(["create-org", "--name", "Mystery Inc"]) == 0
+    org = json.loads(capsys.readouterr().out)["id"]
+    people = []
+    for name in ("fred", "velma"):
+        assert admin.main(["create-user", "--org", org, "--name", name]) == 0
+        people.append(json.loads(capsys.readouterr().out)["id"])
+    keys = []
+    for user, label in ((people[0], "laptop"), (people[0], "ci"), (people[1], "phone")):
+        assert admin.main(["create-key", "--user", user, "--name", label]) == 0
+        captured = capsys.readouterr()
+        keys.append(captured.out.strip())
+        assert captured.err.startswith("key id: key-")
+    assert [verify_key(k) for k in keys] == [Actor(user_id=u, organization_id=org) for u in (people[0], people[0], people[1])]
+    # When the organization's keys are listed, and one user's
+    assert admin.main(["list-keys", "--org", org]) == 0
+    listed = json.loads(capsys.readouterr().out)
+    assert admin.main(["list-keys", "--user", people[0]]) == 0
+    freds = json.loads(capsys.readouterr().out)
+    # Then each key appears with its id, user, name and date, never the key or its hash
+    assert [(k["user_id"], k["name"]) for k in listed] == [(people[0], "laptop"), (people[0], "ci"), (people[1], "phone")]
+    assert set(listed[0]) == {"key_id", "user_id", "name", "created_at"}
+    assert not any(k in json.dumps(listed) for k in keys) and hash_key(keys[0]) not in json.dumps(listed)
+    assert freds == listed[:2]
+    # When fred's laptop key is revoked
+    assert admin.main(["revoke-key", "--org", org, "--id", listed[0]["key_id"]]) == 0
+    capsys.readouterr()
+    # Then it no longer verifies (the authorizer and the stream function both verify this way), the others still do
+    assert verify_key(keys[0]) is None
+    assert verify_key(keys[1]) is not None and verify_key(keys[2]) is not None
+    assert admin.main(["list-keys", "--org", org]) == 0
+    assert [k["name"] for k in json.loads(capsys.readouterr().out)] == ["ci", "phone"]
+    # And revoking it again, or through another organization, or a key for an unknown user, exits 1
+    other = make_tenant("other")
+    assert admin.main(["revoke-key", "--org", org, "--id", listed[0]["key_id"]]) == 1
+    assert admin.main(["revoke-key", "--org", other.organization_id, "--id", listed[1]["key_id"]]) == 1
+    assert admin.main(["create-key", "--user", new_id("user")]) == 1
+    captured = capsys.readouterr()
+    assert captured.out == "" and captured.err.count("error: ") == 3
+    assert verify_key(keys[1]) is not None

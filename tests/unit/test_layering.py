@@ -1,6 +1,6 @@
 """The shared layer's subpackages depend on each other one way only (README, "Architecture"):
 
-    api → logic → (orchestration → (agent, streaming)) → dal → models → (ids, errors, settings, observability)
+    api → logic → (orchestration → (agent, streaming)) → dal → models → (ids, errors, settings, observability, secrets_store)
 
 Every import counts, function-level ones included (they are how a cycle hides). Handlers in functions/ stay thin:
 they reach storage only through logic."""
@@ -13,13 +13,14 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 LAYER = ROOT / "layers" / "common" / "lettagroups"
 
-FOUNDATION = {"ids", "errors", "settings", "observability"}
+FOUNDATION = {"ids", "errors", "settings", "observability", "secrets_store"}
 # subpackage -> the subpackages it may import (besides itself)
 ALLOWED: dict[str, set[str]] = {
     "ids": set(),
     "errors": set(),
     "settings": set(),
     "observability": set(),
+    "secrets_store": set(),  # the adapter of Secrets Manager and SSM
     "models": FOUNDATION,
     "dal": FOUNDATION | {"models"},
     "agent": FOUNDATION | {"models", "dal"},

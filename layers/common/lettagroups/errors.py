@@ -62,6 +62,7 @@ class TooManyRequestsError(DomainError):
 
 
 class BadGatewayError(DomainError):
-    """An agent's model kept failing (timeouts, server errors) after the run's own retries; worth retrying later."""
+    """An agent's model kept failing (timeouts, server errors, an endpoint that cannot be reached: the detail names
+    the provider and the endpoint) after the run's own retries; worth retrying later."""
 
     status_code = 502

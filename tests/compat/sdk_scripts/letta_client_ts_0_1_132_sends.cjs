@@ -22,9 +22,9 @@ const said = (messages) => messages.map((m) => [m.messageType, m.name ?? null]);
 const say = (text) => ({ messages: [{ role: "user", content: text }] });
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 // The server's built-in offline model with a fault spec (lettagroups/agent/providers/offline_faults.py). This SDK
-// validates modelEndpointType against its enum, which has no "offline"; the local server's offline mode serves
-// every agent with the built-in model anyway, and reads the fault spec from the model name.
-const offline = (faults) => ({ model: `letta-offline?${faults}`, modelEndpointType: "openai", contextWindow: 16384 });
+// validates modelEndpointType against its enum, which has no "offline", so agents configured with it are created
+// with a plain fetch (`faulty` below); everything else about them goes through the SDK.
+const offline = (faults) => ({ model: `letta-offline?${faults}`, model_endpoint_type: "offline", context_window: 16384 });
 
 async function collect(stream) {
   const out = [];
@@ -48,6 +48,17 @@ async function main({ baseUrl, project }) {
   const groups = [];
   const agent = async (name, extra = {}) => {
     const made = await client.agents.create({ name, memoryBlocks: [{ label: "persona", value: `I am ${name}` }], projectId: project, ...extra });
+    agents.push(made.id);
+    return made.id;
+  };
+  const faulty = async (name, llmConfig) => {
+    const answer = await realFetch(`${baseUrl}/v1/agents/`, {
+      method: "POST",
+      headers: { "Content-Type": "application/json" },
+      body: JSON.stringify({ name, memory_blocks: [{ label: "persona", value: `I am ${name}` }], project_id: project, llm_config: llmConfig }),
+    });
+    if (answer.status !== 200) throw new Error(`agent ${name}: ${answer.status} ${await answer.text()}`);
+    const made = await answer.json();
     agents.push(made.id);
     return made.id;
   };
@@ -136,7 +147,7 @@ async function main({ baseUrl, project }) {
   for (const runId of slept.usage.runIds ?? []) out.sleeptime.background.push([runId, (await finished(runId)).status]);
 
   // --- retry safety with the SDK's default retries: a run rate-limited long enough to fail once ----------------
-  const flaky = await group([fred, await agent("velma-flaky", { llmConfig: offline("fail=throttle&times=4") })]);
+  const flaky = await group([fred, await faulty("velma-flaky", offline("fail=throttle&times=4"))]);
   const t0 = Date.now();
   const recovered = await client.groups.messages.create(flaky, say("a flaky clue"));
   const flakyCalls = callsOf(flaky);
@@ -150,7 +161,7 @@ async function main({ baseUrl, project }) {
   };
 
   // --- a model that refuses for good: raised once, not retried ---------------------------------------------------
-  const broken = await group([fred, await agent("velma-broken", { llmConfig: offline("fail=bad_request") })]);
+  const broken = await group([fred, await faulty("velma-broken", offline("fail=bad_request"))]);
   try {
     await client.groups.messages.create(broken, say("a doomed clue"));
     out.refusal = { raised: null };

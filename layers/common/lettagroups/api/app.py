@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -11,14 +12,15 @@ from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValida
 from aws_lambda_powertools.logging import correlation_paths
 from pydantic import BaseModel
 
-from ..errors import DomainError, PayloadTooLargeError
+from ..errors import DomainError
 from ..observability import logger, metrics, tracer
-from ..settings import get_settings
+from .bodies import INTERNAL_ERROR, check_body
 from .identity import actor_from_event
 from .validation import validation_detail
 
+__all__ = ["INTERNAL_ERROR", "create_app", "current_actor", "json_response", "make_handler", "ok", "precheck_body"]
+
 JSON = "application/json"
-INTERNAL_ERROR = {"detail": "An internal server error occurred"}
 
 
 def to_jsonable(value: Any) -> Any:
@@ -40,51 +42,6 @@ def json_response(value: Any, status_code: int = 200) -> Response:
 
 def error_response(status_code: int, detail: Any) -> Response:
     return Response(status_code=status_code, content_type=JSON, body=json.dumps({"detail": detail}, default=str))
-
-
-# DynamoDB nests documents at most 32 levels and stores numbers of at most 38 digits within
-# 1E-130..9.99E+125; a body that breaks these limits can never be stored, so it is refused up front.
-MAX_JSON_DEPTH = 32
-MAX_INT = 10**38
-MAX_NUMBER_MAGNITUDE = 1e126
-MIN_NUMBER_MAGNITUDE = 1e-130
-
-
-def _invalid_json(msg: str, loc: tuple[Any, ...] = (), value: Any = None, kind: str = "json_invalid") -> Response:
-    return error_response(422, [{"type": kind, "loc": ["body", *loc], "msg": msg, "input": value}])
-
-
-def _reject_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not valid JSON")
-
-
-def _storable_number(value: Any) -> bool:
-    if isinstance(value, bool):
-        return True
-    if isinstance(value, int):
-        return abs(value) < MAX_INT
-    if isinstance(value, float):
-        return value == 0 or MIN_NUMBER_MAGNITUDE <= abs(value) < MAX_NUMBER_MAGNITUDE
-    return True
-
-
-def _check_body_shape(value: Any) -> Response | None:
-    """One walk over the parsed body: nesting depth, empty object keys, numbers that storage cannot hold."""
-    stack: list[tuple[Any, tuple[Any, ...]]] = [(value, ())]
-    while stack:
-        node, loc = stack.pop()
-        if len(loc) >= MAX_JSON_DEPTH:
-            return _invalid_json("JSON nested too deeply")
-        if isinstance(node, dict):
-            for k, v in node.items():
-                if k == "":
-                    return _invalid_json("Object keys must not be empty", loc, node, "value_error")
-                stack.append((v, (*loc, k)))
-        elif isinstance(node, list):
-            stack.extend((v, (*loc, i)) for i, v in enumerate(node))
-        elif not _storable_number(node):
-            return _invalid_json("Number is out of the supported range", loc, node, "value_error")
-    return None
 
 
 def create_app() -> APIGatewayHttpResolver:
@@ -111,43 +68,9 @@ def create_app() -> APIGatewayHttpResolver:
 
 
 def precheck_body(event: dict[str, Any]) -> Response | None:
-    """Reject bodies that are too big or too deep before anything parses them."""
-    body = event.get("body")
-    if not body:
-        return None
-    if event.get("isBase64Encoded"):
-        import base64
-
-        try:
-            body = base64.b64decode(body).decode("utf-8")
-        except (ValueError, UnicodeDecodeError):
-            return error_response(
-                422, [{"type": "json_invalid", "loc": ["body"], "msg": "Body is not UTF-8 JSON", "input": None}]
-            )
-        event["body"] = body
-        event["isBase64Encoded"] = False
-    if len(body.encode("utf-8", "surrogatepass")) > get_settings().max_body_bytes:
-        raise PayloadTooLargeError(f"Request body exceeds {get_settings().max_body_bytes} bytes")
-    try:
-        parsed = json.loads(body, parse_constant=_reject_constant)
-    except RecursionError:
-        return _invalid_json("JSON nested too deeply")
-    except ValueError:
-        return _invalid_json("JSON decode error")
-    problem = _check_body_shape(parsed)
-    if problem is not None:
-        return problem
-    if parsed is not None and not isinstance(parsed, dict):
-        # Every body of this API is an object; say so with the value itself (as FastAPI does).
-        return _invalid_json(
-            "Input should be a valid dictionary or object to extract fields from", value=parsed, kind="model_attributes_type"
-        )
-    # The body is JSON whatever the client called it; the resolver only parses declared JSON.
-    headers = event.setdefault("headers", {})
-    for name in [h for h in headers if h.lower() == "content-type"]:
-        del headers[name]
-    headers["content-type"] = "application/json"
-    return None
+    """Reject bodies that are too big or too deep before anything parses them (api/bodies.py)."""
+    refused = check_body(event)
+    return None if refused is None else error_response(*refused)
 
 
 def _normalise_path(event: dict[str, Any]) -> None:
@@ -186,19 +109,35 @@ def current_actor(app: APIGatewayHttpResolver) -> Any:
 
 # Component schemas of the response models named by `ok()`, for the merged OpenAPI document.
 RESPONSE_SCHEMAS: dict[str, Any] = {}
+# The models `ok()` was given, by the placeholder that stands for their schema until the document is generated.
+RESPONSE_MODELS: dict[str, Any] = {}
+RESPONSE_PLACEHOLDER = "#/components/schemas/__response__"
 
 
 def ok(model: Any) -> dict[int, dict[str, Any]]:
     """OpenAPI description of a 200 JSON answer; handlers return `Response`, serialised by `json_response`.
 
-    The schema is a `$ref` into components (collected in RESPONSE_SCHEMAS), because handlers
-    return a prepared `Response` that the resolver must not re-validate.
+    Only the OpenAPI document needs the answer's JSON schema, and it is generated offline
+    (`python -m lettagroups_local.openapi`), so a handler's cold start computes none: the schema is a placeholder
+    `$ref` that `response_schema()` resolves when the document is built.
     """
+    key = getattr(model, "__name__", None) if isinstance(model, type) else None
+    key = key or re.sub(r"\W+", "_", repr(model)).strip("_")
+    RESPONSE_MODELS[key] = model
+    schema = {"$ref": f"{RESPONSE_PLACEHOLDER}{key}"}
+    return {200: {"description": "Successful Response", "content": {"application/json": {"schema": schema}}}}
+
+
+def response_schema(ref: str) -> Any:
+    """The schema a placeholder of `ok()` stands for: a `$ref` into components for a model (collected in
+    RESPONSE_SCHEMAS with what it refers to), the inline schema otherwise. Handlers return a prepared `Response`
+    that the resolver must not re-validate, hence a description only."""
     from pydantic import TypeAdapter
 
+    model = RESPONSE_MODELS[ref.removeprefix(RESPONSE_PLACEHOLDER)]
     schema = TypeAdapter(model).json_schema(ref_template="#/components/schemas/{model}", mode="serialization")
     RESPONSE_SCHEMAS.update(schema.pop("$defs", {}))
     if isinstance(model, type) and issubclass(model, BaseModel):
         RESPONSE_SCHEMAS[model.__name__] = schema
-        schema = {"$ref": f"#/components/schemas/{model.__name__}"}
-    return {200: {"description": "Successful Response", "content": {"application/json": {"schema": schema}}}}
+        return {"$ref": f"#/components/schemas/{model.__name__}"}
+    return schema

@@ -35,9 +35,16 @@ def issue_key(organization_id: str, user_id: str, name: str = "") -> str:
 
     Raises dal.users.ConditionFailed when the user does not belong to the organization.
     """
-    key = generate_key()
-    users.put_api_key(hash_key(key), organization_id, user_id, name)
-    return key
+    return issue_key_with_id(organization_id, user_id, name)[0]
+
+
+def issue_key_with_id(organization_id: str, user_id: str, name: str = "") -> tuple[str, str]:
+    """`issue_key`, also returning the key's id (listed by `list-keys`, used to revoke it)."""
+    from ..ids import new_id
+
+    key, key_id = generate_key(), new_id("key")
+    users.put_api_key(hash_key(key), organization_id, user_id, name, key_id)
+    return key, key_id
 
 
 def verify_key(key: Optional[str]) -> Optional[Actor]:

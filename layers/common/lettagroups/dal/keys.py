@@ -12,6 +12,7 @@
 | user              | ORG#o                    | USER#<user_id>         |                                    |                                 |
 | user lookup       | USER#<user_id>           | USER                   |                                    |                                 |
 | api key           | APIKEY#<sha256>          | APIKEY                 |                                    |                                 |
+| api key listing   | ORG#o                    | APIKEY#<key_id>        |                                    |                                 |
 | message           | ORG#o#CONV#<conv_id>     | MSG#<message_id>       | ORG#o#RUN#<run_id> / MSG#<id>      |                                 |
 | run               | ORG#o#RUN#<run_id>       | META                   | ORG#o#CONV#<conv_id> / RUN#<id>    | ORG#o#USERRUNS#<user> / RUN#id  |
 | run step record   | ORG#o#RUN#<run_id>       | STEP#<key>             |                                    |                                 |
@@ -86,6 +87,13 @@ def user_lookup_pk(user_id: str) -> str:
 
 def api_key_pk(key_hash: str) -> str:
     return f"APIKEY#{key_hash}"
+
+
+API_KEY_LISTING = "APIKEY#"
+
+
+def api_key_listing_sk(key_id: str) -> str:
+    return f"{API_KEY_LISTING}{key_id}"
 
 
 def conversation_pk(org_id: str, conversation_id: str) -> str:

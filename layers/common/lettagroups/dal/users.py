@@ -7,11 +7,13 @@ Rows (see keys.py; the organization row is new here):
 | organization  | ORG#o             | ORG            | id, name, created_at                         |
 | user          | ORG#o             | USER#<user_id> | id, name, organization_id, created_at        |
 | user lookup   | USER#<user_id>    | USER           | organization_id (read by api/identity.py)    |
-| api key       | APIKEY#<sha256>   | APIKEY         | organization_id, user_id, name, created_at   |
+| api key       | APIKEY#<sha256>   | APIKEY         | key_id, organization_id, user_id, name, created_at |
+| key listing   | ORG#o             | APIKEY#<key_id> | key_id, key_hash, user_id, name, created_at |
 
 Only the SHA-256 of an API key is stored, so a leaked table does not leak usable keys. Every write is
 conditional: nothing is ever overwritten, a user needs an existing organization, and a key needs a user
-of the organization it names.
+of the organization it names. A key and its listing row are written and deleted together (one transaction):
+the listing is how an organization's keys are listed (one Query) and revoked by id without the key itself.
 """
 
 from __future__ import annotations
@@ -20,8 +22,8 @@ from datetime import UTC, datetime
 from typing import Any, Optional
 
 from . import keys
-from .items import ConditionFailed, get, put_action, put_new, transact
-from .table import Expr, key, table_name
+from .items import ConditionFailed, delete_action, get, put_action, put_new, transact
+from .table import Expr, key, query_all, table_name
 
 ORG_SK = "ORG"
 USER_LOOKUP_SK = "USER"
@@ -100,19 +102,48 @@ def user_organization(user_id: str) -> Optional[str]:
 # --- API keys -----------------------------------------------------------------------------------
 
 
-def put_api_key(key_hash: str, org_id: str, user_id: str, name: str) -> dict[str, Any]:
-    """Store a key's hash for a user; the user must exist in that organization.
+def put_api_key(key_hash: str, org_id: str, user_id: str, name: str, key_id: str) -> dict[str, Any]:
+    """Store a key's hash for a user, and its listing row; the user must exist in that organization.
 
     Raises ConditionFailed when the user is missing, belongs to another organization, or the hash is taken.
     """
-    record = {"organization_id": org_id, "user_id": user_id, "name": name, "created_at": _now()}
+    record = {"key_id": key_id, "organization_id": org_id, "user_id": user_id, "name": name, "created_at": _now()}
+    listing = {"key_id": key_id, "key_hash": key_hash, "user_id": user_id, "name": name, "created_at": record["created_at"]}
     transact(
         [
             _exists_check(keys.user_lookup_pk(user_id), USER_LOOKUP_SK, organization_id=org_id),
             put_action({**record, "PK": keys.api_key_pk(key_hash), "SK": API_KEY_SK}),
+            put_action({**listing, "PK": keys.org_pk(org_id), "SK": keys.api_key_listing_sk(key_id)}),
         ]
     )
     return record
+
+
+def list_api_keys(org_id: str, user_id: Optional[str] = None) -> list[dict[str, Any]]:
+    """The organization's keys ({key_id, user_id, name, created_at}; never the hash), oldest first: one Query."""
+    expr = Expr()
+    condition = f"{expr.name('PK')} = {expr.value(keys.org_pk(org_id))} AND begins_with({expr.name('SK')}, {expr.value(keys.API_KEY_LISTING)})"
+    rows = query_all(KeyConditionExpression=condition, ConsistentRead=True, **expr.params())
+    fields: tuple[str, ...] = ("key_id", "user_id", "name", "created_at")
+    listed = [{k: row[k] for k in fields if k in row} for row in rows]
+    return [row for row in listed if user_id is None or row.get("user_id") == user_id]
+
+
+def revoke_api_key(org_id: str, key_id: str) -> dict[str, Any]:
+    """Delete a key of the organization (the key row and its listing, together). Returns what was revoked.
+
+    Raises ConditionFailed when the organization has no such key (never another organization's).
+    """
+    listing = get(keys.org_pk(org_id), keys.api_key_listing_sk(key_id))
+    if listing is None:
+        raise ConditionFailed(["NoSuchKey"])
+    transact(
+        [
+            delete_action(keys.org_pk(org_id), keys.api_key_listing_sk(key_id), must_exist=True),
+            delete_action(keys.api_key_pk(str(listing["key_hash"])), API_KEY_SK, must_exist=True),
+        ]
+    )
+    return {k: listing[k] for k in ("key_id", "user_id", "name", "created_at") if k in listing}
 
 
 def get_api_key(key_hash: str) -> Optional[dict[str, Any]]:
@@ -129,4 +160,6 @@ __all__ = [
     "user_organization",
     "put_api_key",
     "get_api_key",
+    "list_api_keys",
+    "revoke_api_key",
 ]

@@ -18,7 +18,7 @@ Tag = Annotated[str, Field(max_length=NAME_MAX)]
 
 
 class LLMConfig(BaseModel):
-    model_config = ConfigDict(extra="allow", protected_namespaces=())
+    model_config = ConfigDict(defer_build=True, extra="allow", protected_namespaces=())
 
     model: str = Field(max_length=500)
     model_endpoint_type: str = Field(max_length=100)
@@ -36,7 +36,7 @@ class LLMConfig(BaseModel):
 
 
 class EmbeddingConfig(BaseModel):
-    model_config = ConfigDict(extra="allow", protected_namespaces=())
+    model_config = ConfigDict(defer_build=True, extra="allow", protected_namespaces=())
 
     embedding_endpoint_type: str
     embedding_endpoint: Optional[str] = None
@@ -50,6 +50,7 @@ class EmbeddingConfig(BaseModel):
 
 
 class Tool(BaseModel):
+    model_config = ConfigDict(defer_build=True)
     id: str
     tool_type: str = "custom"
     description: Optional[str] = None
@@ -67,6 +68,7 @@ class Tool(BaseModel):
 
 
 class Memory(BaseModel):
+    model_config = ConfigDict(defer_build=True)
     blocks: list[Block]
     prompt_template: str = ""
 
@@ -74,7 +76,7 @@ class Memory(BaseModel):
 class CreateAgent(BaseModel):
     """What letta-client 0.1.138 `agents.create` sends. Fields not used here are accepted and ignored."""
 
-    model_config = ConfigDict(extra="ignore")
+    model_config = ConfigDict(defer_build=True, extra="ignore")
 
     name: Optional[str] = Field(default=None, min_length=1, max_length=NAME_MAX)
     memory_blocks: Optional[list[CreateBlock]] = Field(default=None, max_length=50)
@@ -104,7 +106,7 @@ class CreateAgent(BaseModel):
 
 
 class UpdateAgent(BaseModel):
-    model_config = ConfigDict(extra="ignore")
+    model_config = ConfigDict(defer_build=True, extra="ignore")
 
     name: Optional[str] = Field(default=None, min_length=1, max_length=NAME_MAX)
     tool_ids: Optional[list[Id]] = Field(default=None, max_length=100)
@@ -124,6 +126,7 @@ class UpdateAgent(BaseModel):
 
 
 class AgentState(BaseModel):
+    model_config = ConfigDict(defer_build=True)
     created_by_id: Optional[str] = None
     last_updated_by_id: Optional[str] = None
     created_at: Optional[datetime] = None
@@ -155,4 +158,5 @@ class AgentState(BaseModel):
 
 
 class AgentDeleted(BaseModel):
+    model_config = ConfigDict(defer_build=True)
     message: str

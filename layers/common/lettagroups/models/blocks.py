@@ -13,6 +13,8 @@ LABEL_MAX = 200
 class _FitsLimit(BaseModel):
     """As Letta's blocks: a value longer than the character limit given with it is refused (422)."""
 
+    model_config = ConfigDict(defer_build=True)
+
     @model_validator(mode="after")
     def _value_fits_limit(self) -> _FitsLimit:
         value, limit = getattr(self, "value", None), getattr(self, "limit", None)
@@ -22,7 +24,7 @@ class _FitsLimit(BaseModel):
 
 
 class CreateBlock(_FitsLimit):
-    model_config = ConfigDict(extra="ignore")
+    model_config = ConfigDict(defer_build=True, extra="ignore")
 
     value: str = Field(max_length=VALUE_MAX)
     limit: int = Field(default=5000, ge=1, le=VALUE_MAX)
@@ -34,7 +36,7 @@ class CreateBlock(_FitsLimit):
 
 
 class BlockUpdate(_FitsLimit):
-    model_config = ConfigDict(extra="ignore")
+    model_config = ConfigDict(defer_build=True, extra="ignore")
 
     value: Optional[str] = Field(default=None, max_length=VALUE_MAX)
     limit: Optional[int] = Field(default=None, ge=1, le=VALUE_MAX)
@@ -46,6 +48,7 @@ class BlockUpdate(_FitsLimit):
 
 
 class Block(BaseModel):
+    model_config = ConfigDict(defer_build=True)
     value: str
     limit: int = 5000
     name: Optional[str] = None

@@ -39,7 +39,7 @@ BlockIdList = Annotated[list[AgentId], Field(max_length=MAX_GROUP_AGENTS)]
 
 class _Request(BaseModel):
     # Request models ignore unknown keys (contract §2.5).
-    model_config = ConfigDict(extra="ignore")
+    model_config = ConfigDict(defer_build=True, extra="ignore")
 
 
 class RoundRobinManager(_Request):
@@ -159,6 +159,8 @@ class GroupUpdate(_Request):
 class Group(BaseModel):
     """The API representation; field order is the wire order (contract §2.5)."""
 
+    model_config = ConfigDict(defer_build=True)
+
     id: str
     manager_type: ManagerType
     agent_ids: list[str]
@@ -182,4 +184,5 @@ class Group(BaseModel):
 
 
 class GroupDeleted(BaseModel):
+    model_config = ConfigDict(defer_build=True)
     message: str

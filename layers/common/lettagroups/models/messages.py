@@ -13,13 +13,13 @@ MAX_INPUT_MESSAGES = 50
 
 
 class TextContent(BaseModel):
-    model_config = ConfigDict(extra="ignore")
+    model_config = ConfigDict(defer_build=True, extra="ignore")
     type: Literal["text"] = "text"
     text: str = Field(max_length=TEXT_MAX)
 
 
 class ToolCallContent(BaseModel):
-    model_config = ConfigDict(extra="ignore")
+    model_config = ConfigDict(defer_build=True, extra="ignore")
     type: Literal["tool_call"] = "tool_call"
     id: str
     name: str
@@ -27,7 +27,7 @@ class ToolCallContent(BaseModel):
 
 
 class ToolReturnContent(BaseModel):
-    model_config = ConfigDict(extra="ignore")
+    model_config = ConfigDict(defer_build=True, extra="ignore")
     type: Literal["tool_return"] = "tool_return"
     tool_call_id: str
     content: str = Field(max_length=TEXT_MAX)
@@ -35,7 +35,7 @@ class ToolReturnContent(BaseModel):
 
 
 class ReasoningContent(BaseModel):
-    model_config = ConfigDict(extra="ignore")
+    model_config = ConfigDict(defer_build=True, extra="ignore")
     type: Literal["reasoning"] = "reasoning"
     is_native: bool
     reasoning: str = Field(max_length=TEXT_MAX)
@@ -43,13 +43,13 @@ class ReasoningContent(BaseModel):
 
 
 class RedactedReasoningContent(BaseModel):
-    model_config = ConfigDict(extra="ignore")
+    model_config = ConfigDict(defer_build=True, extra="ignore")
     type: Literal["redacted_reasoning"] = "redacted_reasoning"
     data: str = Field(max_length=TEXT_MAX)
 
 
 class OmittedReasoningContent(BaseModel):
-    model_config = ConfigDict(extra="ignore")
+    model_config = ConfigDict(defer_build=True, extra="ignore")
     type: Literal["omitted_reasoning"] = "omitted_reasoning"
 
 
@@ -60,7 +60,7 @@ MessageContentPart = Annotated[
 
 
 class MessageCreate(BaseModel):
-    model_config = ConfigDict(extra="ignore")
+    model_config = ConfigDict(defer_build=True, extra="ignore")
 
     role: Literal["user", "system", "assistant"]
     content: Union[Annotated[str, Field(max_length=TEXT_MAX)], Annotated[list[MessageContentPart], Field(max_length=50)]]
@@ -76,7 +76,7 @@ class LettaRequest(BaseModel):
     `include_return_message_types` (only these message types are returned and streamed) and `max_steps` (model calls
     per agent step)."""
 
-    model_config = ConfigDict(extra="ignore")
+    model_config = ConfigDict(defer_build=True, extra="ignore")
 
     messages: list[MessageCreate] = Field(max_length=MAX_INPUT_MESSAGES)
     use_assistant_message: bool = True
@@ -112,6 +112,7 @@ def format_date(value: datetime) -> str:
 
 
 class LettaMessageBase(BaseModel):
+    model_config = ConfigDict(defer_build=True)
     id: str
     date: datetime
     name: Optional[str] = None
@@ -149,12 +150,14 @@ class HiddenReasoningMessage(LettaMessageBase):
 
 
 class ToolCall(BaseModel):
+    model_config = ConfigDict(defer_build=True)
     name: str
     arguments: str
     tool_call_id: str
 
 
 class ToolCallDelta(BaseModel):
+    model_config = ConfigDict(defer_build=True)
     name: Optional[str] = None
     arguments: Optional[str] = None
     tool_call_id: Optional[str] = None
@@ -201,6 +204,7 @@ def dump_message(message: LettaMessageBase) -> dict[str, Any]:
 
 
 class LettaUsageStatistics(BaseModel):
+    model_config = ConfigDict(defer_build=True)
     message_type: Literal["usage_statistics"] = "usage_statistics"
     completion_tokens: int = 0
     prompt_tokens: int = 0
@@ -219,11 +223,14 @@ class LettaUsageStatistics(BaseModel):
 class LettaStopReason(BaseModel):
     """Why the run stopped, in later Letta's words (`end_turn`, `max_steps`, `error`, …)."""
 
+    model_config = ConfigDict(defer_build=True)
+
     message_type: Literal["stop_reason"] = "stop_reason"
     stop_reason: str
 
 
 class LettaResponse(BaseModel):
+    model_config = ConfigDict(defer_build=True)
     messages: list[LettaMessage]
     usage: LettaUsageStatistics
     stop_reason: Optional[LettaStopReason] = None  # later Letta's addition; letta-client 0.1.138 ignores it
@@ -235,7 +242,7 @@ UpdatableType = Literal["system_message", "user_message", "reasoning_message", "
 class MessageUpdate(BaseModel):
     """`LettaMessageUpdateUnion` with an optional discriminator (contract §3.9)."""
 
-    model_config = ConfigDict(extra="ignore")
+    model_config = ConfigDict(defer_build=True, extra="ignore")
 
     message_type: Optional[UpdatableType] = None
     content: Optional[Union[Annotated[str, Field(max_length=TEXT_MAX)], Annotated[list[TextContent], Field(max_length=50)]]] = (

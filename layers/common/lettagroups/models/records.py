@@ -15,6 +15,8 @@ TERMINAL: tuple[RunStatus, ...] = ("completed", "failed", "cancelled")
 class Usage(BaseModel):
     """Token and step counts, summed over steps."""
 
+    model_config = ConfigDict(defer_build=True)
+
     completion_tokens: int = 0
     prompt_tokens: int = 0
     total_tokens: int = 0
@@ -32,6 +34,8 @@ class Usage(BaseModel):
 class RequestConfig(BaseModel):
     """How a run's messages are presented (the request's assistant-message settings) and streamed."""
 
+    model_config = ConfigDict(defer_build=True)
+
     use_assistant_message: bool = True
     assistant_message_tool_name: str = "send_message"
     assistant_message_tool_kwarg: str = "message"
@@ -47,6 +51,8 @@ LETTA_STOP_REASONS = {"end_turn": "end_turn", "max_turns": "max_steps", "termina
 class RunFailureRecord(BaseModel):
     """Why a run failed (see orchestration/failure.py, which builds and reads it)."""
 
+    model_config = ConfigDict(defer_build=True)
+
     status: int = 500
     detail: str = "run failed"
     kind: str = "internal"
@@ -57,7 +63,7 @@ class RunFailureRecord(BaseModel):
 class RunRecord(BaseModel):
     """One run: a send to a conversation (`kind="group"`), or a background sleeptime pass (`kind="background"`)."""
 
-    model_config = ConfigDict(extra="ignore")
+    model_config = ConfigDict(defer_build=True, extra="ignore")
 
     id: str
     kind: RunKind = "group"
@@ -115,7 +121,7 @@ class RunRecord(BaseModel):
 class StepRecord(BaseModel):
     """The idempotency record of one agent step of a run, written in the step's own transaction."""
 
-    model_config = ConfigDict(extra="ignore")
+    model_config = ConfigDict(defer_build=True, extra="ignore")
 
     step_key: str
     agent_id: str
@@ -137,7 +143,7 @@ class StepRecord(BaseModel):
 class ConversationHead(BaseModel):
     """The lock of a conversation (one run at a time, contract §7.6a) and what its last run was."""
 
-    model_config = ConfigDict(extra="ignore")
+    model_config = ConfigDict(defer_build=True, extra="ignore")
 
     holder: Optional[str] = None  # the run holding the conversation
     lease_until: int = 0  # epoch seconds; a holder past its lease has lost the lock

@@ -5,12 +5,13 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Literal, Optional
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict
 
 RunStatus = Literal["created", "running", "completed", "failed", "cancelled"]
 
 
 class Run(BaseModel):
+    model_config = ConfigDict(defer_build=True)
     created_by_id: Optional[str] = None
     last_updated_by_id: Optional[str] = None
     created_at: Optional[datetime] = None
@@ -27,6 +28,7 @@ class Run(BaseModel):
 
 
 class RunUsage(BaseModel):
+    model_config = ConfigDict(defer_build=True)
     completion_tokens: int = 0
     prompt_tokens: int = 0
     total_tokens: int = 0

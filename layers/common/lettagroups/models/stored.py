@@ -5,13 +5,15 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Literal, Optional
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 Role = Literal["system", "user", "assistant", "tool"]
 
 
 class StoredMessage(BaseModel):
     """One stored message. The id is a UUIDv7, so it is also the transcript's total order key."""
+
+    model_config = ConfigDict(defer_build=True)
 
     id: str
     organization_id: str

@@ -73,7 +73,8 @@ class RunFailure(RunFailureRecord):
     def from_exception(cls, exc: BaseException) -> RunFailure:
         if isinstance(exc, ModelError):
             where = f"{exc.provider} model" if exc.provider else "the model"
-            return cls(status=500, detail=f"{where} failed: {exc.message}", kind="model", code=exc.code, retryable=exc.retryable)
+            detail = exc.message if exc.message.startswith(where) else f"{where} failed: {exc.message}"
+            return cls(status=500, detail=detail, kind="model", code=exc.code, retryable=exc.retryable)
         if isinstance(exc, StorageUnavailableError):
             return cls(status=503, detail=exc.detail, kind="storage")
         if isinstance(exc, NotFoundError):

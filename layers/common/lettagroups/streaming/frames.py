@@ -30,8 +30,9 @@ def usage_frame(usage: LettaUsageStatistics) -> str:
 
 
 def error_frame(detail: str | None = None, code: str | None = None) -> str:
-    """In-run failures (§6.4): rate limits and context overflows say what happened; anything else is generic."""
-    if detail and code in ("rate_limit_exceeded", "context_window_exceeded"):
+    """In-run failures (§6.4): rate limits, context overflows and unreachable configured models say what happened;
+    anything else is generic."""
+    if detail and code in ("rate_limit_exceeded", "context_window_exceeded", "model_unavailable"):
         return compact({"error": f"Stream failed: {detail}", "code": code})
     return compact(INTERNAL_ERROR)
 

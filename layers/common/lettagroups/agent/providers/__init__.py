@@ -8,7 +8,9 @@
 | `lmstudio-openai`, `groq`, `together`, `deepseek`, `xai`, `mistral`, `azure` |                           |
 | anything else                                                            | UnsupportedModelError     |
 
-`LETTA_MODEL_MODE=offline` forces the offline model for every agent (the local runner and tests use it).
+An agent without a model configuration gets the offline model's config (`letta/offline`,
+logic/llm_configs.py), so only agents that configure nothing use it. `LETTA_MODEL_MODE=offline` forces the
+offline model for every agent: an explicit switch for tests, unset by default (also under `make run`).
 Heavy clients (httpx, boto3 bedrock-runtime) are imported only when a call is made.
 """
 

@@ -25,6 +25,7 @@ from .errors import (
     ModelError,
     ModelServerError,
     ModelTimeoutError,
+    ModelUnavailableError,
     RateLimitedError,
 )
 
@@ -48,24 +49,31 @@ def _region() -> str:
     return os.environ.get("BEDROCK_REGION") or os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1"
 
 
+# botocore's read timeout bounds each socket read (the gap between stream events), not the whole call; the
+# step's own deadline bounds the call. One value for every call keeps one client per region per process.
+READ_TIMEOUT_S = 300
+
+
 @lru_cache(maxsize=8)
-def _client(region: str, read_timeout: int) -> Any:
+def _client(region: str) -> Any:
+    """The process's one bedrock-runtime client for a region, re-used across calls and warm invocations."""
     import boto3
     from botocore.config import Config
 
     # One botocore retry at most: the orchestrator retries whole steps, and the step has a deadline.
-    config = Config(connect_timeout=5, read_timeout=read_timeout, retries={"max_attempts": 2, "mode": "standard"})
+    config = Config(connect_timeout=5, read_timeout=READ_TIMEOUT_S, retries={"max_attempts": 2, "mode": "standard"})
     return boto3.client("bedrock-runtime", region_name=region, config=config)
 
 
-def map_error(exc: BaseException) -> ModelError:
-    """The typed error for a botocore failure (API error, event-stream error, timeout, connection)."""
+def map_error(exc: BaseException, where: str = "Bedrock") -> ModelError:
+    """The typed error for a botocore failure (API error, event-stream error, timeout, connection); `where` names
+    the model and region in connection failures."""
     from botocore.exceptions import ClientError, ConnectTimeoutError, EndpointConnectionError, EventStreamError, ReadTimeoutError
 
     if isinstance(exc, (ReadTimeoutError, ConnectTimeoutError)):
         return ModelTimeoutError(f"Bedrock call timed out: {exc}", provider=PROVIDER)
     if isinstance(exc, EndpointConnectionError):
-        return ModelServerError(f"Bedrock endpoint unreachable: {exc}", provider=PROVIDER)
+        return ModelUnavailableError(f"{where} could not be reached: {exc}", provider=PROVIDER)
     if isinstance(exc, (ClientError, EventStreamError)):
         error = exc.response.get("Error", {})
         code = str(error.get("Code") or "")
@@ -199,12 +207,12 @@ class BedrockProvider:
         self.llm_config = llm_config
         self.client = client
 
-    def _get_client(self, timeout_s: float) -> Any:
-        return self.client if self.client is not None else _client(_region(), max(1, int(timeout_s)))
+    def _get_client(self) -> Any:
+        return self.client if self.client is not None else _client(_region())
 
     def complete(self, request: ChatRequest, on_delta: Optional[DeltaCallback] = None) -> ChatResponse:
         params = converse_params(request)
-        client = self._get_client(request.timeout_s)
+        client = self._get_client()
         try:
             if on_delta is None:
                 return parse_converse(client.converse(**params))
@@ -212,7 +220,7 @@ class BedrockProvider:
         except ModelError:
             raise
         except Exception as exc:  # noqa: BLE001 - every botocore failure is mapped to a typed error
-            raise map_error(exc) from exc
+            raise map_error(exc, where=f"{PROVIDER} model {request.model} in {_region()}") from exc
 
 
 def parse_converse(response: dict[str, Any]) -> ChatResponse:

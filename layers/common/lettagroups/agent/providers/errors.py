@@ -6,7 +6,9 @@
 |-----------------------------|-----------|----------------------------------------------------------------------|
 | RateLimitedError            | yes       | 429 / ThrottlingException (`retry_after` seconds when the API says)   |
 | ModelTimeoutError           | yes       | connect/read timeout, deadline passed, 408/504                        |
-| ModelServerError            | yes       | 5xx, connection refused/reset, unparsable answer                      |
+| ModelServerError            | yes       | 5xx, connection reset mid-answer, unparsable answer                   |
+| ModelUnavailableError       | yes       | the configured endpoint cannot be reached (refused, DNS, connect      |
+|                             |           | timeout); a run that ends on it is a 502 naming provider and endpoint |
 | MalformedToolCallError      | yes       | tool-call arguments that are not a JSON object; the step re-asks once |
 |                             |           | itself, so when it surfaces a whole-step retry is the last resort     |
 | ModelBadRequestError        | no        | other 4xx: the request itself is wrong (model id, schema, …)          |
@@ -56,6 +58,14 @@ class ModelTimeoutError(ModelError):
 class ModelServerError(ModelError):
     retryable = True
     default_code = "server_error"
+
+
+class ModelUnavailableError(ModelServerError):
+    """The agent's configured model cannot be reached. Never answered by a substitute model: the run fails
+    with this message (which names the provider and the endpoint) in the send's 502, the SSE error frame and
+    the run record, so a user who pointed an agent at a local server that is not running sees why."""
+
+    default_code = "model_unavailable"
 
 
 class MalformedToolCallError(ModelError):

@@ -2,8 +2,14 @@
 
 - URL: `llm_config.model_endpoint`, else `OPENAI_BASE_URL`, else https://api.openai.com/v1; `/chat/completions`
   is appended.
-- Key: `OPENAI_API_KEY` when set (local endpoints need none).
+- Key: `OPENAI_API_KEY` when set (local use), else the Secrets Manager secret or SSM SecureString parameter
+  that `OPENAI_API_KEY_SECRET_ARN` names (deployed: template parameter `OpenAIApiKeySecretArn`), read once per
+  process (`lettagroups.secrets_store`); none at all for local servers (Ollama, vLLM, LM Studio).
+- One HTTP client per endpoint per process, re-used across calls and warm invocations (its connection pool and
+  TLS context are built once); each call passes its own timeout.
 - Deadline: the request's `timeout_s` bounds the whole call, streaming included.
+- Failures name the provider and the endpoint (`openai_compatible model at <url> could not be reached: ...`):
+  a configured model that cannot be used fails the run with that error, never a substitute answer.
 - Streaming: Server-Sent Events, `data: {chunk}` lines until `data: [DONE]`; usage from the final chunk
   (`stream_options.include_usage`).
 - A message `name` is sent only when it matches `^[^\\s<|\\\\/>]+$` (contract §7.3); OpenAI rejects others.
@@ -20,7 +26,7 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any, Optional
 
 from .base import ChatRequest, ChatResponse, DeltaCallback, ProviderDelta, TokenUsage, ToolCallAccumulator, ToolCallOut
-from .errors import ModelError, ModelServerError, ModelTimeoutError, error_for_status
+from .errors import ModelAuthError, ModelError, ModelServerError, ModelTimeoutError, ModelUnavailableError, error_for_status
 
 if TYPE_CHECKING:
     import httpx
@@ -31,25 +37,46 @@ _NAME_RE = re.compile(r"^[^\s<|\\/>]+$")
 PROVIDER = "openai_compatible"
 
 
+API_KEY_ENV = "OPENAI_API_KEY"
+API_KEY_SECRET_ENV = "OPENAI_API_KEY_SECRET_ARN"
 _clients: dict[str, httpx.Client] = {}
 _clients_lock = threading.Lock()
 
 
-def shared_client(url: str) -> httpx.Client:
-    """One HTTP client (connection pool, TLS context) per endpoint and process, reused by every call and invocation:
-    creating one costs more than a local model's answer."""
+def base_url(llm_config: dict[str, Any]) -> str:
+    return str(llm_config.get("model_endpoint") or os.environ.get("OPENAI_BASE_URL") or DEFAULT_BASE_URL).rstrip("/")
+
+
+def shared_client(base: str) -> httpx.Client:
+    """The process's one client for an endpoint (httpx clients are thread-safe; the local runner's tasks share it)."""
     import httpx
 
-    origin = httpx.URL(url).copy_with(path="/", query=None, fragment=None)
+    from ...observability import trace_httpx
+
     with _clients_lock:
-        client = _clients.get(str(origin))
+        client = _clients.get(base)
         if client is None:
-            client = _clients[str(origin)] = httpx.Client()
+            trace_httpx()  # model calls show in X-Ray traces next to the AWS calls
+            client = httpx.Client(timeout=httpx.Timeout(120.0, connect=CONNECT_TIMEOUT_S))
+            _clients[base] = client
         return client
 
 
-def base_url(llm_config: dict[str, Any]) -> str:
-    return str(llm_config.get("model_endpoint") or os.environ.get("OPENAI_BASE_URL") or DEFAULT_BASE_URL).rstrip("/")
+def configured_api_key() -> Optional[str]:
+    """OPENAI_API_KEY, else the secret OPENAI_API_KEY_SECRET_ARN names (cached per process), else None."""
+    key = os.environ.get(API_KEY_ENV)
+    if key:
+        return key
+    reference = os.environ.get(API_KEY_SECRET_ENV)
+    if not reference:
+        return None
+    from ... import secrets_store as secrets
+
+    try:
+        return secrets.read_secret(reference)
+    except secrets.SecretUnavailable as exc:
+        kind = ModelServerError if exc.retryable else ModelAuthError
+        raise kind(f"{PROVIDER} API key could not be read from {reference}: {exc}", provider=PROVIDER) from exc
 
 
 def to_openai_messages(system: str, messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -93,14 +120,24 @@ class OpenAICompatibleProvider:
         self, llm_config: dict[str, Any], *, api_key: Optional[str] = None, transport: Optional[httpx.BaseTransport] = None
     ) -> None:
         self.llm_config = llm_config
-        self.url = base_url(llm_config) + "/chat/completions"
-        self.api_key = api_key if api_key is not None else os.environ.get("OPENAI_API_KEY")
+        self.base = base_url(llm_config)
+        self.url = self.base + "/chat/completions"
+        self._api_key = api_key
         self.transport = transport
+        self._own_client: Optional[httpx.Client] = None
 
-    def transport_client(self) -> httpx.Client:
-        import httpx
+    @property
+    def api_key(self) -> Optional[str]:
+        return self._api_key if self._api_key is not None else configured_api_key()
 
-        return httpx.Client(transport=self.transport)
+    def _client(self) -> httpx.Client:
+        if self.transport is None:
+            return shared_client(self.base)
+        if self._own_client is None:  # an injected transport (tests) gets a client of its own
+            import httpx
+
+            self._own_client = httpx.Client(transport=self.transport)
+        return self._own_client
 
     def _headers(self) -> dict[str, str]:
         headers = {"Content-Type": "application/json", "Accept": "application/json"}
@@ -115,26 +152,32 @@ class OpenAICompatibleProvider:
         timeout = httpx.Timeout(request.timeout_s, connect=min(CONNECT_TIMEOUT_S, request.timeout_s))
         stream = on_delta is not None
         body = request_body(request, stream)
+        where = f"{PROVIDER} model at {self.base}"
         try:
-            client = self.transport_client() if self.transport is not None else shared_client(self.url)
+            headers = self._headers()
+            client = self._client()
             if not stream:
-                response = client.post(self.url, json=body, headers=self._headers(), timeout=timeout)
-                _raise_for_status(response.status_code, response.text, response.headers)
+                response = client.post(self.url, json=body, headers=headers, timeout=timeout)
+                _raise_for_status(response.status_code, response.text, response.headers, where)
                 return _parse_completion(_json(response.text))
-            with client.stream("POST", self.url, json=body, headers=self._headers(), timeout=timeout) as response:
+            with client.stream("POST", self.url, json=body, headers=headers, timeout=timeout) as response:
                 if response.status_code >= 400:
                     response.read()
-                    _raise_for_status(response.status_code, response.text, response.headers)
+                    _raise_for_status(response.status_code, response.text, response.headers, where)
                 assert on_delta is not None
                 return _consume_stream(response.iter_lines(), on_delta, deadline, request.timeout_s)
         except ModelError:
             raise
+        except (httpx.ConnectError, httpx.ConnectTimeout, httpx.UnsupportedProtocol) as exc:
+            raise ModelUnavailableError(
+                f"{where} could not be reached: {type(exc).__name__}: {exc or 'no answer'}", provider=PROVIDER
+            ) from exc
         except httpx.TimeoutException as exc:
             raise ModelTimeoutError(
-                f"model call timed out after {request.timeout_s:.0f}s ({type(exc).__name__})", provider=PROVIDER
+                f"{where} timed out after {request.timeout_s:.0f}s ({type(exc).__name__})", provider=PROVIDER
             ) from exc
         except httpx.HTTPError as exc:
-            raise ModelServerError(f"model endpoint unreachable: {type(exc).__name__}: {exc}", provider=PROVIDER) from exc
+            raise ModelServerError(f"{where} failed: {type(exc).__name__}: {exc}", provider=PROVIDER) from exc
 
 
 def _json(text: str) -> dict[str, Any]:
@@ -147,7 +190,7 @@ def _json(text: str) -> dict[str, Any]:
     return value
 
 
-def _raise_for_status(status: int, text: str, headers: Any) -> None:
+def _raise_for_status(status: int, text: str, headers: Any, where: str = PROVIDER) -> None:
     if status < 400:
         return
     message, code = text[:500], None
@@ -165,9 +208,7 @@ def _raise_for_status(status: int, text: str, headers: Any) -> None:
         retry_after = float(headers.get("retry-after")) if headers.get("retry-after") else None
     except (TypeError, ValueError):
         retry_after = None
-    raise error_for_status(
-        status, f"model endpoint returned {status}: {message}", provider=PROVIDER, code=code, retry_after=retry_after
-    )
+    raise error_for_status(status, f"{where} returned {status}: {message}", provider=PROVIDER, code=code, retry_after=retry_after)
 
 
 def _usage(data: Optional[dict[str, Any]]) -> TokenUsage:

@@ -1,0 +1,54 @@
+"""How the packaged tests drive a group run through the group-run task: THE one place that knows the task's
+payload (`{"action": ..., "run": <state>, ...}`) and how statemachines/group-run.asl.json sequences a round robin
+(Turn → WhatNext on `run.next` → Turn | Continue | Done; a task error → FailRun). When the state machine or its
+payload changes, change this file only.
+
+The run itself is begun by the real send logic (lock, run record, inputs), not started: its state is exactly what
+the state machine would receive.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+from lettagroups.logic import group_messages
+from lettagroups.models.identity import Actor
+from lettagroups.models.messages import LettaRequest, MessageCreate
+
+Invoke = Callable[[dict[str, Any]], dict[str, Any]]  # one task invocation: {"result": ...} or {"errorType", ...}
+
+
+def start_run(actor: Actor, group_id: str, text: str) -> dict[str, Any]:
+    """Begin a send like the send handler does; returns the state machine's input state."""
+    state = group_messages.begin_run(actor, group_id, LettaRequest(messages=[MessageCreate(role="user", content=text)]))
+    return state.dump()
+
+
+def run_round_robin(invoke: Invoke, state: dict[str, Any]) -> dict[str, Any]:
+    """Turn until `next` says otherwise (Continue when it says so), as the state machine sequences them; on a task
+    error, FailRun with the error Step Functions would pass. Returns {"state": last state, "error": task error or None}."""
+    started_at = datetime.now(UTC).isoformat()
+    action = "turn"
+    while True:
+        reply = invoke({"action": action, "run": state, "started_at": started_at})
+        if "errorType" in reply:
+            error = {"Error": reply["errorType"], "Cause": _cause(reply)}
+            failed = invoke({"action": "fail", "run": state, "error": error})
+            assert "result" in failed, failed
+            return {"state": failed["result"], "error": error}
+        if action == "continue":  # ResultPath null: the state machine keeps its state and ends
+            return {"state": state, "error": None}
+        state = reply["result"]
+        if state.get("next") == "turn":
+            continue
+        if state.get("next") == "continue":
+            action = "continue"
+            continue
+        return {"state": state, "error": None}
+
+
+def _cause(reply: dict[str, Any]) -> str:
+    return json.dumps({"errorType": reply["errorType"], "errorMessage": reply["errorMessage"]})
