@@ -30,6 +30,7 @@ from lettagroups.errors import DomainError
 from lettagroups.logic import agent_messages, group_messages, runs, voice
 from lettagroups.logic.sending import Opened, retried_header
 from lettagroups.models.messages import LettaStreamingRequest
+from lettagroups.models.voice import ChatCompletionRequest
 from lettagroups.observability import logger
 from lettagroups.streaming.chat_chunks import ChunkWriter
 from lettagroups.streaming.frames import sse
@@ -142,7 +143,7 @@ async def create_voice_chat_completions(request: Request) -> Response:
         body = await _json_body(request)
         if body is None:
             return _invalid(["body"], "missing", "Field required")
-        payload = voice.ChatCompletionRequest.model_validate(body)
+        payload = ChatCompletionRequest.model_validate(body)
         if not payload.stream:
             return JSONResponse(await asyncio.to_thread(voice.complete, actor, agent_id, payload))
         opened = await asyncio.to_thread(voice.start_stream, actor, agent_id, payload)

@@ -35,6 +35,36 @@ def _stream_paths() -> dict[str, Any]:
                 "responses": {**SSE_RESPONSE, "422": {"description": "Validation Error"}},
             }
         },
+        "/v1/agents/{agent_id}/messages/stream": {
+            "post": {
+                "operationId": "create_agent_message_stream",
+                "summary": "Send a message to an agent and stream the run (SSE); an agent managing a group runs its pattern",
+                "parameters": [{"name": "agent_id", "in": "path", "required": True, "schema": {"type": "string"}}],
+                "requestBody": body,
+                "responses": {**SSE_RESPONSE, "422": {"description": "Validation Error"}},
+            }
+        },
+        "/v1/voice-beta/{agent_id}/chat/completions": {
+            "post": {
+                "operationId": "create_voice_chat_completions",
+                "summary": "OpenAI chat completions to a voice agent: chat.completion.chunk SSE, or one chat.completion",
+                "parameters": [{"name": "agent_id", "in": "path", "required": True, "schema": {"type": "string"}}],
+                "requestBody": {
+                    "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ChatCompletionRequest"}}},
+                    "required": True,
+                },
+                "responses": {
+                    "200": {
+                        "description": "Successful response",
+                        "content": {
+                            "text/event-stream": {"description": "chat.completion.chunk frames, then [DONE]"},
+                            "application/json": {"description": "one chat.completion (stream: false)"},
+                        },
+                    },
+                    "422": {"description": "Validation Error"},
+                },
+            }
+        },
         "/v1/runs/{run_id}/stream": {
             "get": {
                 "operationId": "stream_run",
@@ -91,6 +121,9 @@ def build() -> dict[str, Any]:
     stream_schema = LettaStreamingRequest.model_json_schema(ref_template="#/components/schemas/{model}")
     schemas.update(stream_schema.pop("$defs", {}))
     schemas["LettaStreamingRequest"] = stream_schema
+    from lettagroups.models.voice import ChatCompletionRequest
+
+    schemas["ChatCompletionRequest"] = ChatCompletionRequest.model_json_schema(ref_template="#/components/schemas/{model}")
     return {
         "openapi": "3.1.0",
         "info": {"title": TITLE, "version": VERSION},

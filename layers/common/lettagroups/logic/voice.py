@@ -5,25 +5,14 @@ the request's last user message is the input; a streaming request follows the ru
 
 from __future__ import annotations
 
-from typing import Any, Optional
-
-from pydantic import BaseModel, ConfigDict, Field
+from typing import Any
 
 from ..errors import BadRequestError
 from ..models.identity import Actor
 from ..models.messages import LettaStreamingRequest
+from ..models.voice import ChatCompletionRequest
 from ..streaming.chat_chunks import completion
 from . import agent_messages, sending
-
-
-class ChatCompletionRequest(BaseModel):
-    """The parts of OpenAI's chat-completions request the voice route reads (others are accepted and ignored)."""
-
-    model_config = ConfigDict(extra="ignore")
-
-    messages: list[dict[str, Any]] = Field(min_length=1, max_length=500)
-    model: Optional[str] = Field(default=None, max_length=200)
-    stream: bool = False
 
 
 def user_text(request: ChatCompletionRequest) -> str:
