@@ -13,8 +13,9 @@
 | user lookup       | USER#<user_id>           | USER                   |                                    |                                 |
 | api key           | APIKEY#<sha256>          | APIKEY                 |                                    |                                 |
 | api key listing   | ORG#o                    | APIKEY#<key_id>        |                                    |                                 |
-| message           | ORG#o#CONV#<conv_id>     | MSG#<message_id>       | ORG#o#RUN#<run_id> / MSG#<id>      |                                 |
+| message           | ORG#o#CONV#<conv_id>     | MSG#<message_id>       |                                    |                                 |
 | run               | ORG#o#RUN#<run_id>       | META                   | ORG#o#CONV#<conv_id> / RUN#<id>    | ORG#o#USERRUNS#<user> / RUN#id  |
+| run start state   | ORG#o#RUN#<run_id>       | START                  |                                    |                                 |
 | run step record   | ORG#o#RUN#<run_id>       | STEP#<key>             |                                    |                                 |
 | run event batch   | ORG#o#RUN#<run_id>       | EVT#<first seq:010d>   |                                    |                                 |
 | conversation head | ORG#o                    | LOCK#<conv_id>         |                                    |                                 |
