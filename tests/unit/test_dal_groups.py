@@ -40,6 +40,8 @@ def new_agent(org: str, name: str = "fred", **fields: Any) -> str:
             "agent_type": "memgpt_agent",
             "llm_config": {},
             "embedding_config": {},
+            "block_ids": [],
+            "block_labels": {},
         }
         | fields
     )

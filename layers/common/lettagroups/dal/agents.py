@@ -23,18 +23,20 @@ TRANSACTION_MAX = 100
 _KEYS = {"PK", "SK", "entity", "GSI1PK", "GSI1SK", "GSI2PK", "GSI2SK"}
 
 
+# An agent or block item is rewritten with the attributes its record was read with (unknown ones included) and those
+# set on it since, never with values the record merely defaults: a write changes what it changes and nothing else.
+# None is not stored (table.serialize), nor an empty `managed_group_ids` (DynamoDB has no empty set).
+
+
 def agent_item(org_id: str, agent: AgentRecord) -> dict[str, Any]:
-    """The whole item of an agent (None fields are not stored, nor is an empty `managed_group_ids`: DynamoDB has no
-    empty set)."""
-    item = agent.model_dump()
+    item = agent.model_dump(exclude_unset=True)
     if not item.get("managed_group_ids"):
         item.pop("managed_group_ids", None)
     return {**item, "PK": keys.org_pk(org_id), "SK": keys.agent_sk(agent.id), "entity": "agent"}
 
 
 def block_item(org_id: str, block: BlockRecord) -> dict[str, Any]:
-    """The whole item of a block (None fields are not stored)."""
-    return {**block.model_dump(), "PK": keys.org_pk(org_id), "SK": keys.block_sk(block.id), "entity": "block"}
+    return {**block.model_dump(exclude_unset=True), "PK": keys.org_pk(org_id), "SK": keys.block_sk(block.id), "entity": "block"}
 
 
 def _fields(item: dict[str, Any]) -> dict[str, Any]:

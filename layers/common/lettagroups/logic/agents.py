@@ -139,6 +139,8 @@ def _agent_record(actor: Actor, request: CreateAgent, name: str, project_id: Opt
         last_updated_by_id=actor.user_id,
         created_at=now,
         updated_at=now,
+        block_ids=[],
+        block_labels={},
     )
 
 

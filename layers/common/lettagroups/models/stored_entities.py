@@ -122,10 +122,6 @@ class AgentRecord(BaseModel):
     managed_group_ids: set[str] = Field(default_factory=set)
     version: int = 0
 
-    def held(self) -> list[tuple[str, str]]:
-        """Every (agent id, block id) pair of its attachments."""
-        return [(self.id, b) for b in self.block_ids]
-
 
 class BlockRecord(BaseModel):
     """One memory block. `version` guards every replacement (a step's memory edits, a PATCH, a relabel)."""
