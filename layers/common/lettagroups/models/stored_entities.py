@@ -6,10 +6,14 @@ agent code read attributes. The API shapes (`Group`, `Block`; `AgentState` needs
 logic/agents.py) are built from these records in one place each.
 
 Unknown attributes (`extra`), decided per record by how it is written:
-- a group item is always rebuilt from the record's fields, so attributes it does not know were never carried
-  forward: `ignore`;
+- a group item is always rebuilt from every field of the record (None is not stored), so attributes it does not
+  know were never carried forward: `ignore`;
 - agent and block items are read, changed and put back whole, and have always been put back with every attribute
-  they held: `allow` keeps it so (an attribute written by another version of the code survives a write by this one).
+  they held: `allow` keeps it so (an attribute written by another version of the code survives a write by this
+  one). Such an item is written with the fields its record was read or built with and those set on it since
+  (`exclude_unset`), never with values the record merely defaults, so a write adds nothing it did not change.
+Changing a record: copy it (`model_copy`) and assign attributes (or `model_copy(update=...)`); never change a list or
+dict it holds in place, since copies share them.
 """
 
 from __future__ import annotations
