@@ -111,7 +111,7 @@ def test_dynamic_persona_blocks_created_during_a_run_name_the_manager(actor: Act
     )
     attach_participant_personas(state)
     # Then each of those blocks names the manager
-    labels = agents_dal.get_agent(actor.organization_id, manager)["block_labels"]  # type: ignore[index]
+    labels = agents_dal.get_agent(actor.organization_id, manager).block_labels  # type: ignore[union-attr]
     assert referenced(actor, labels[fred]) == [manager] and referenced(actor, labels[velma]) == [manager]
 
 

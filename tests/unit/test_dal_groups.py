@@ -14,38 +14,46 @@ from lettagroups.dal import groups as groups_dal
 from lettagroups.dal import keys, table
 from lettagroups.ids import new_id
 from lettagroups.models.identity import Actor
+from lettagroups.models.stored_entities import AgentRecord, GroupRecord
 
 SINCE = "message-00000000-0000-7000-8000-000000000000"
 
 
-def new_group(manager_type: str = "round_robin", agent_ids: list[str] | None = None, **fields: Any) -> dict[str, Any]:
-    return {
-        "id": new_id("group"),
-        "manager_type": manager_type,
-        "agent_ids": list(agent_ids or []),
-        "description": "",
-        "shared_block_ids": [],
-        **fields,
-    }
+def new_group(manager_type: str = "round_robin", agent_ids: list[str] | None = None, **fields: Any) -> GroupRecord:
+    return GroupRecord.model_validate(
+        {"id": new_id("group"), "manager_type": manager_type, "agent_ids": list(agent_ids or []), "description": "", **fields}
+    )
 
 
-def create(org: str, manager_type: str = "round_robin", agent_ids: list[str] | None = None, **fields: Any) -> dict[str, Any]:
+def create(org: str, manager_type: str = "round_robin", agent_ids: list[str] | None = None, **fields: Any) -> GroupRecord:
     group = new_group(manager_type, agent_ids, **fields)
     groups_dal.create_group(org, group, [], SINCE)
     return group
 
 
 def new_agent(org: str, name: str = "fred", **fields: Any) -> str:
-    agent = {"id": new_id("agent"), "name": name, "block_ids": [], "block_labels": {}, **fields}
+    agent = AgentRecord.model_validate(
+        {
+            "id": new_id("agent"),
+            "name": name,
+            "system": "",
+            "agent_type": "memgpt_agent",
+            "llm_config": {},
+            "embedding_config": {},
+            "block_ids": [],
+            "block_labels": {},
+        }
+        | fields
+    )
     agents_dal.create_agent(org, agent, [])
-    return agent["id"]
+    return agent.id
 
 
-def ids(records: list[dict[str, Any]]) -> list[str]:
-    return [r["id"] for r in records]
+def ids(records: list[GroupRecord]) -> list[str]:
+    return [r.id for r in records]
 
 
-def list_groups(org: str, **kwargs: Any) -> list[dict[str, Any]]:
+def list_groups(org: str, **kwargs: Any) -> list[GroupRecord]:
     params = {"manager_type": None, "project_id": None, "after": None, "before": None, "limit": None, **kwargs}
     return groups_dal.list_groups(org, **params)
 
@@ -83,38 +91,71 @@ def org(actor: Actor) -> str:
 
 
 def test_create_then_get_round_trips_every_field(org: str):
-    # Given a dynamic group with every optional field set
-    group = new_group(
-        "dynamic",
-        ["agent-b", "agent-a"],
-        description="the gang",
-        shared_block_ids=["block-1"],
-        manager_agent_id="agent-m",
-        termination_token="DONE!",
-        max_turns=4,
-        project_id="p1",
-        hidden=True,
-    )
+    # Given a group with every field of the record set (whatever its type: the store does not care)
+    fields = {
+        "description": "the gang",
+        "shared_block_ids": ["block-1"],
+        "project_id": "p1",
+        "hidden": True,
+        "organization_id": org,
+        "manager_agent_id": "agent-m",
+        "termination_token": "DONE!",
+        "max_turns": 4,
+        "sleeptime_agent_frequency": 3,
+        "max_message_buffer_length": 30,
+        "min_message_buffer_length": 15,
+        "initial_agent_id": "agent-a",
+        "turns_counter": -1,
+        "last_processed_message_id": "message-1",
+        "context_after_message_id": "message-2",
+        "active_agent_id": "agent-b",
+    }
+    group = new_group("dynamic", ["agent-b", "agent-a"], **fields)
+    assert set(GroupRecord.model_fields) == {"id", "manager_type", "agent_ids", "version", *fields}
     # When it is created and read back
     groups_dal.create_group(org, group, [], SINCE)
-    stored = groups_dal.get_group(org, group["id"])
-    # Then every field survives (agent order included), at version 0
+    stored = groups_dal.get_group(org, group.id)
+    # Then every field survives (agent order included), at version 0, and numbers are ints (no Decimal)
     assert stored is not None
-    assert stored == {**{f: None for f in groups_dal.GROUP_FIELDS}, **group, "version": 0}
-    assert stored["agent_ids"] == ["agent-b", "agent-a"]
+    assert stored == group
+    assert stored.agent_ids == ["agent-b", "agent-a"]
+    assert type(stored.max_turns) is int and type(stored.turns_counter) is int and type(stored.version) is int
 
 
 def test_unset_lists_read_back_as_empty_lists(org: str):
     # Given a group created without optional fields (None values are not written to the item)
     group = create(org)
     # When it is read
-    stored = groups_dal.get_group(org, group["id"])
+    stored = groups_dal.get_group(org, group.id)
     # Then the list fields are lists and absent optionals are None
     assert stored is not None
-    assert stored["agent_ids"] == [] and stored["shared_block_ids"] == []
-    assert stored["manager_agent_id"] is None and stored["project_id"] is None
-    # And a group stored without `hidden` (before the field existed) reads back as visible
-    assert stored["hidden"] is False
+    assert stored.agent_ids == [] and stored.shared_block_ids == []
+    assert stored.manager_agent_id is None and stored.project_id is None
+    # And the organization the item was written under is on the record
+    assert stored.organization_id == org
+
+
+def test_a_group_stored_without_later_fields_reads_back_with_their_defaults(org: str):
+    # Given a group item written before `hidden` existed, holding an attribute this code does not know
+    group_id = new_id("group")
+    item = {
+        "PK": keys.org_pk(org),
+        "SK": keys.group_sk(group_id),
+        "entity": "group",
+        "id": group_id,
+        "manager_type": "round_robin",
+        "agent_ids": [],
+        "description": "",
+        "version": 2,
+        "retired_attribute": "x",
+    }
+    table.client().put_item(TableName=table.table_name(), Item=table.serialize(item))
+    # When it is read
+    stored = groups_dal.get_group(org, group_id)
+    # Then it is visible, keeps its version, and the unknown attribute is not part of the record
+    assert stored is not None
+    assert (stored.hidden, stored.version, stored.shared_block_ids) == (False, 2, [])
+    assert "retired_attribute" not in stored.model_dump()
 
 
 def test_groups_are_invisible_to_other_organizations(org: str):
@@ -122,18 +163,18 @@ def test_groups_are_invisible_to_other_organizations(org: str):
     group = create(org)
     other = f"org-{new_id('x')}"
     # Then another organization neither reads, counts nor lists it
-    assert groups_dal.get_group(other, group["id"]) is None
+    assert groups_dal.get_group(other, group.id) is None
     assert groups_dal.count_groups(other) == 0
     assert list_groups(other) == []
-    assert groups_dal.get_groups(other, [group["id"]]) == []
+    assert groups_dal.get_groups(other, [group.id]) == []
 
 
 def test_get_groups_keeps_requested_order_and_skips_missing(org: str):
     first, second = create(org), create(org)
     # When several groups are fetched in one batch, one of them missing
-    found = groups_dal.get_groups(org, [second["id"], "group-missing", first["id"]])
+    found = groups_dal.get_groups(org, [second.id, "group-missing", first.id])
     # Then the found ones come back in the requested order
-    assert ids(found) == [second["id"], first["id"]]
+    assert ids(found) == [second.id, first.id]
 
 
 # --- the counter --------------------------------------------------------------------------------
@@ -155,10 +196,10 @@ def test_failed_create_does_not_move_the_counter(org: str):
     group = create(org)
     # When a create reuses its id (the conditional put fails)
     with pytest.raises(groups_dal.ConditionFailed):
-        groups_dal.create_group(org, {**group, "description": "impostor"}, [], SINCE)
+        groups_dal.create_group(org, group.model_copy(update={"description": "impostor"}), [], SINCE)
     # Then the counter was in the same transaction and did not move, and the original is intact
     assert groups_dal.count_groups(org) == 1
-    assert groups_dal.get_group(org, group["id"])["description"] == ""  # type: ignore[index]
+    assert groups_dal.get_group(org, group.id).description == ""  # type: ignore[union-attr]
 
 
 def test_create_with_missing_agent_writes_nothing(org: str):
@@ -170,7 +211,7 @@ def test_create_with_missing_agent_writes_nothing(org: str):
         groups_dal.create_group(org, group, [change], SINCE)
     # Then the agent's condition is what failed, and nothing was written: no group, no count, no membership
     assert raised.value.reasons[-1] == "ConditionalCheckFailed"
-    assert groups_dal.get_group(org, group["id"]) is None
+    assert groups_dal.get_group(org, group.id) is None
     assert groups_dal.count_groups(org) == 0
     assert groups_dal.list_memberships(org, "agent-ghost") == []
 
@@ -183,7 +224,7 @@ def test_delete_twice_fails_the_second_time_and_counts_once(org: str):
     with pytest.raises(groups_dal.ConditionFailed):
         groups_dal.delete_group(org, group)
     # Then it is gone and the counter dropped by exactly one
-    assert groups_dal.get_group(org, group["id"]) is None
+    assert groups_dal.get_group(org, group.id) is None
     assert groups_dal.count_groups(org) == 1
 
 
@@ -191,68 +232,68 @@ def test_delete_twice_fails_the_second_time_and_counts_once(org: str):
 
 
 def test_update_with_current_version_bumps_the_version(org: str):
-    group = groups_dal.get_group(org, create(org)["id"])
+    group = groups_dal.get_group(org, create(org).id)
     assert group is not None
     # When it is updated at the version it was read at
-    changed = {**group, "description": "new"}
-    groups_dal.update_group(org, changed, group["version"], [], [], [], SINCE)
-    # Then the change is stored at the next version, and the caller's dict knows it
-    stored = groups_dal.get_group(org, group["id"])
+    changed = group.model_copy(update={"description": "new"})
+    groups_dal.update_group(org, changed, group.version, [], [], [], SINCE)
+    # Then the change is stored at the next version, and the caller's record knows it
+    stored = groups_dal.get_group(org, group.id)
     assert stored is not None
-    assert (stored["description"], stored["version"]) == ("new", 1)
-    assert changed["version"] == 1
+    assert (stored.description, stored.version) == ("new", 1)
+    assert changed.version == 1
 
 
 def test_update_with_stale_version_conflicts_and_keeps_the_winner(org: str):
     # Given two writers that read the same version
-    group = groups_dal.get_group(org, create(org)["id"])
+    group = groups_dal.get_group(org, create(org).id)
     assert group is not None
-    first, second = dict(group), dict(group)
-    groups_dal.update_group(org, {**first, "description": "first"}, first["version"], [], [], [], SINCE)
+    first, second = group.model_copy(update={"description": "first"}), group.model_copy(update={"description": "second"})
+    groups_dal.update_group(org, first, group.version, [], [], [], SINCE)
     # When the second writes with its stale version
     with pytest.raises(groups_dal.ConditionFailed):
-        groups_dal.update_group(org, {**second, "description": "second"}, second["version"], [], [], [], SINCE)
+        groups_dal.update_group(org, second, group.version, [], [], [], SINCE)
     # Then the first write stands
-    stored = groups_dal.get_group(org, group["id"])
+    stored = groups_dal.get_group(org, group.id)
     assert stored is not None
-    assert (stored["description"], stored["version"]) == ("first", 1)
+    assert (stored.description, stored.version) == ("first", 1)
 
 
 def test_modify_racing_a_delete_never_resurrects_the_group(org: str):
     # Given a group read by a modifier
-    read = groups_dal.get_group(org, create(org)["id"])
+    read = groups_dal.get_group(org, create(org).id)
     assert read is not None
     # When a delete lands before the modifier writes
     groups_dal.delete_group(org, read)
     with pytest.raises(groups_dal.ConditionFailed):
-        groups_dal.update_group(org, {**read, "description": "late"}, read["version"], [], [], [], SINCE)
+        groups_dal.update_group(org, read.model_copy(update={"description": "late"}), read.version, [], [], [], SINCE)
     # Then the group stays deleted and uncounted
-    assert groups_dal.get_group(org, read["id"]) is None
+    assert groups_dal.get_group(org, read.id) is None
     assert groups_dal.count_groups(org) == 0
     assert list_groups(org) == []
 
 
 def test_field_update_after_delete_conflicts_without_creating_an_item(org: str):
-    read = groups_dal.get_group(org, create(org)["id"])
+    read = groups_dal.get_group(org, create(org).id)
     assert read is not None
     groups_dal.delete_group(org, read)
     # When run bookkeeping tries to bump turns_counter on the deleted group
     with pytest.raises(groups_dal.ConditionFailed):
-        groups_dal.update_group_fields(org, read["id"], read["version"], {"turns_counter": 3})
+        groups_dal.update_group_fields(org, read.id, read.version, {"turns_counter": 3})
     # Then no partial item appears
-    assert groups_dal.get_group(org, read["id"]) is None
+    assert groups_dal.get_group(org, read.id) is None
 
 
 def test_field_update_checks_the_version(org: str):
     group = create(org)
     # When bookkeeping updates at the right version, then at a stale one
-    groups_dal.update_group_fields(org, group["id"], 0, {"turns_counter": 1, "last_processed_message_id": "message-1"})
+    groups_dal.update_group_fields(org, group.id, 0, {"turns_counter": 1, "last_processed_message_id": "message-1"})
     with pytest.raises(groups_dal.ConditionFailed):
-        groups_dal.update_group_fields(org, group["id"], 0, {"turns_counter": 99})
+        groups_dal.update_group_fields(org, group.id, 0, {"turns_counter": 99})
     # Then only the first applied
-    stored = groups_dal.get_group(org, group["id"])
+    stored = groups_dal.get_group(org, group.id)
     assert stored is not None
-    assert (stored["turns_counter"], stored["last_processed_message_id"], stored["version"]) == (1, "message-1", 1)
+    assert (stored.turns_counter, stored.last_processed_message_id, stored.version) == (1, "message-1", 1)
 
 
 # --- listing ------------------------------------------------------------------------------------
@@ -260,7 +301,7 @@ def test_field_update_checks_the_version(org: str):
 
 def test_list_without_limit_returns_everything_across_store_pages(org: str, small_pages: SmallPages):
     # Given 33 groups, and a store that pages every 4 items
-    created = [create(org)["id"] for _ in range(33)]
+    created = [create(org).id for _ in range(33)]
     # When listed without a limit
     listed = ids(list_groups(org))
     # Then every group comes back once, in creation order, after following every page
@@ -269,7 +310,7 @@ def test_list_without_limit_returns_everything_across_store_pages(org: str, smal
 
 
 def test_forward_pages_with_after_cover_every_group_once(org: str, small_pages: SmallPages):
-    created = [create(org)["id"] for _ in range(31)]
+    created = [create(org).id for _ in range(31)]
     # When paging forward 7 at a time from the start
     seen: list[str] = []
     page = ids(list_groups(org, limit=7))
@@ -282,7 +323,7 @@ def test_forward_pages_with_after_cover_every_group_once(org: str, small_pages: 
 
 
 def test_backward_pages_with_before_are_anchored_at_the_cursor(org: str, small_pages: SmallPages):
-    created = [create(org)["id"] for _ in range(31)]
+    created = [create(org).id for _ in range(31)]
     # When paging backward 7 at a time from the newest group
     pages = []
     cursor = created[-1]
@@ -298,7 +339,7 @@ def test_backward_pages_with_before_are_anchored_at_the_cursor(org: str, small_p
 
 
 def test_window_between_two_cursors_excludes_both(org: str):
-    created = [create(org)["id"] for _ in range(10)]
+    created = [create(org).id for _ in range(10)]
     # When both cursors are given
     window = ids(list_groups(org, after=created[2], before=created[8]))
     limited = ids(list_groups(org, after=created[2], before=created[8], limit=3))
@@ -308,7 +349,7 @@ def test_window_between_two_cursors_excludes_both(org: str):
 
 
 def test_descending_pages_with_after_cover_every_group_once_newest_first(org: str, small_pages: SmallPages):
-    created = [create(org)["id"] for _ in range(23)]
+    created = [create(org).id for _ in range(23)]
     # When paging newest first, 5 at a time, with `after` = the last group of the previous page
     seen: list[str] = []
     page = ids(list_groups(org, limit=5, descending=True))
@@ -320,7 +361,7 @@ def test_descending_pages_with_after_cover_every_group_once_newest_first(org: st
 
 
 def test_descending_before_is_anchored_at_the_cursor_and_both_cursors_bound_a_window(org: str):
-    created = [create(org)["id"] for _ in range(12)]
+    created = [create(org).id for _ in range(12)]
     # When listing newest first with `before` (the groups that precede it in that order: newer ones)
     page = ids(list_groups(org, before=created[3], limit=4, descending=True))
     # Then the page holds the 4 groups right before the cursor in that order, still newest first
@@ -333,14 +374,14 @@ def test_descending_before_is_anchored_at_the_cursor_and_both_cursors_bound_a_wi
 def test_hidden_groups_are_left_out_unless_included(org: str, small_pages: SmallPages):
     # Given visible and hidden groups interleaved, and a store that pages every 4 items
     made = [create(org, hidden=i % 3 == 0) for i in range(15)]
-    visible = [g["id"] for g in made if not g["hidden"]]
+    visible = [g.id for g in made if not g.hidden]
     # When listed without hidden groups, with and without a limit
     # Then only visible ones come back, and a limited page is filled across store pages
     assert ids(list_groups(org, include_hidden=False)) == visible
     assert ids(list_groups(org, include_hidden=False, limit=6)) == visible[:6]
     assert ids(list_groups(org, include_hidden=False, limit=3, descending=True)) == visible[::-1][:3]
     # And including them gives everything
-    assert ids(list_groups(org)) == [g["id"] for g in made]
+    assert ids(list_groups(org)) == [g.id for g in made]
 
 
 def test_listing_ignores_non_group_items_of_the_partition(org: str):
@@ -348,13 +389,13 @@ def test_listing_ignores_non_group_items_of_the_partition(org: str):
     new_agent(org)
     group = create(org)
     # Then only the group is listed
-    assert ids(list_groups(org)) == [group["id"]]
+    assert ids(list_groups(org)) == [group.id]
 
 
 def test_manager_type_filter_uses_gsi1(org: str, small_pages: SmallPages):
     # Given groups of three types, interleaved
     made = [create(org, t) for t in ["round_robin", "dynamic", "supervisor"] * 5]
-    dynamic = [g["id"] for g in made if g["manager_type"] == "dynamic"]
+    dynamic = [g.id for g in made if g.manager_type == "dynamic"]
     # When listed by manager type
     listed = ids(list_groups(org, manager_type="dynamic"))
     first_two = ids(list_groups(org, manager_type="dynamic", limit=2))
@@ -367,7 +408,7 @@ def test_manager_type_filter_uses_gsi1(org: str, small_pages: SmallPages):
 
 
 def test_project_filter_uses_gsi2(org: str):
-    in_p1 = [create(org, project_id="p1")["id"] for _ in range(3)]
+    in_p1 = [create(org, project_id="p1").id for _ in range(3)]
     create(org, project_id="p2")
     create(org)
     # When listed by project
@@ -382,7 +423,7 @@ def test_project_and_manager_type_loop_until_the_page_is_full(org: str, small_pa
     made = [create(org, t, project_id="p1") for t in ["round_robin"] * 6 + ["dynamic", "round_robin"] * 4]
     for _ in range(3):
         create(org, "dynamic", project_id="p2")
-    dynamic_p1 = [g["id"] for g in made if g["manager_type"] == "dynamic"]
+    dynamic_p1 = [g.id for g in made if g.manager_type == "dynamic"]
     # When the first 3 dynamic groups of p1 are asked for (Limit applies before the filter)
     small_pages.queries = 0
     listed = ids(list_groups(org, project_id="p1", manager_type="dynamic", limit=3))
@@ -394,13 +435,13 @@ def test_project_and_manager_type_loop_until_the_page_is_full(org: str, small_pa
 
 
 def test_changing_project_moves_the_group_between_project_listings(org: str):
-    group = groups_dal.get_group(org, create(org, project_id="p1")["id"])
+    group = groups_dal.get_group(org, create(org, project_id="p1").id)
     assert group is not None
     # When its project changes
-    groups_dal.update_group(org, {**group, "project_id": "p2"}, group["version"], [], [], [], SINCE)
+    groups_dal.update_group(org, group.model_copy(update={"project_id": "p2"}), group.version, [], [], [], SINCE)
     # Then it is listed under the new project only
     assert list_groups(org, project_id="p1") == []
-    assert ids(list_groups(org, project_id="p2")) == [group["id"]]
+    assert ids(list_groups(org, project_id="p2")) == [group.id]
 
 
 # --- memberships and agent changes ---------------------------------------------------------------
@@ -410,20 +451,21 @@ def test_membership_items_follow_the_participants(org: str):
     # Given a group of fred and velma
     fred, velma, daphne = new_agent(org, "fred"), new_agent(org, "velma"), new_agent(org, "daphne")
     group = create(org, agent_ids=[fred, velma])
-    assert groups_dal.list_memberships(org, fred) == [group["id"]]
-    assert groups_dal.get_membership_since(org, fred, group["id"]) == SINCE
+    assert groups_dal.list_memberships(org, fred) == [group.id]
+    assert groups_dal.get_membership_since(org, fred, group.id) == SINCE
     # When velma is swapped for daphne
-    read = groups_dal.get_group(org, group["id"])
+    read = groups_dal.get_group(org, group.id)
     assert read is not None
     later = "message-00000000-0000-7000-8000-0000000000ff"
-    groups_dal.update_group(org, {**read, "agent_ids": [fred, daphne]}, read["version"], [daphne], [velma], [], later)
+    swapped = read.model_copy(update={"agent_ids": [fred, daphne]})
+    groups_dal.update_group(org, swapped, read.version, [daphne], [velma], [], later)
     # Then memberships follow, and the newcomer's starts at the update
     assert groups_dal.list_memberships(org, velma) == []
-    assert groups_dal.list_memberships(org, daphne) == [group["id"]]
-    assert groups_dal.get_membership_since(org, daphne, group["id"]) == later
-    assert groups_dal.get_membership_since(org, fred, group["id"]) == SINCE
+    assert groups_dal.list_memberships(org, daphne) == [group.id]
+    assert groups_dal.get_membership_since(org, daphne, group.id) == later
+    assert groups_dal.get_membership_since(org, fred, group.id) == SINCE
     # And deleting the group removes the remaining memberships
-    groups_dal.delete_group(org, {**read, "agent_ids": [fred, daphne]})
+    groups_dal.delete_group(org, swapped)
     assert groups_dal.list_memberships(org, fred) == []
     assert groups_dal.list_memberships(org, daphne) == []
 
@@ -433,8 +475,8 @@ def test_an_agent_lists_every_group_it_joined(org: str):
     a = create(org, agent_ids=[fred, velma])
     b = create(org, agent_ids=[fred])
     # Then fred's memberships name both groups, velma's only the first
-    assert sorted(groups_dal.list_memberships(org, fred)) == sorted([a["id"], b["id"]])
-    assert groups_dal.list_memberships(org, velma) == [a["id"]]
+    assert sorted(groups_dal.list_memberships(org, fred)) == sorted([a.id, b.id])
+    assert groups_dal.list_memberships(org, velma) == [a.id]
 
 
 def test_agent_changes_attach_blocks_and_record_the_managed_group(org: str):
@@ -443,7 +485,7 @@ def test_agent_changes_attach_blocks_and_record_the_managed_group(org: str):
     group = new_group("supervisor", [fred], manager_agent_id=scooby, shared_block_ids=["block-h"])
     changes = [
         groups_dal.AgentChange(agent_id=fred, attach_blocks={"human": "block-h"}),
-        groups_dal.AgentChange(agent_id=scooby, attach_blocks={"human": "block-h"}, add_managed_group=group["id"]),
+        groups_dal.AgentChange(agent_id=scooby, attach_blocks={"human": "block-h"}, add_managed_group=group.id),
     ]
     # When the group is created with those changes
     groups_dal.create_group(org, group, changes, SINCE)
@@ -451,15 +493,15 @@ def test_agent_changes_attach_blocks_and_record_the_managed_group(org: str):
     for agent_id in (fred, scooby):
         agent = agents_dal.get_agent(org, agent_id)
         assert agent is not None
-        assert agent["block_labels"] == {"human": "block-h"}
-        assert agent["block_ids"] == ["block-h"]
-    assert agents_dal.get_agent(org, scooby)["managed_group_ids"] == {group["id"]}  # type: ignore[index]
+        assert agent.block_labels == {"human": "block-h"}
+        assert agent.block_ids == ["block-h"]
+    assert agents_dal.get_agent(org, scooby).managed_group_ids == {group.id}  # type: ignore[union-attr]
     # And deleting the group clears the manager's record but keeps the attachments
     groups_dal.delete_group(org, group)
     scooby_after = agents_dal.get_agent(org, scooby)
     assert scooby_after is not None
-    assert not scooby_after.get("managed_group_ids")
-    assert scooby_after["block_labels"] == {"human": "block-h"}
+    assert not scooby_after.managed_group_ids
+    assert scooby_after.block_labels == {"human": "block-h"}
 
 
 def test_label_clash_cancels_the_whole_create(org: str):
@@ -471,22 +513,22 @@ def test_label_clash_cancels_the_whole_create(org: str):
     with pytest.raises(groups_dal.ConditionFailed):
         groups_dal.create_group(org, group, [change], SINCE)
     # Then nothing was written anywhere
-    assert groups_dal.get_group(org, group["id"]) is None
+    assert groups_dal.get_group(org, group.id) is None
     assert groups_dal.count_groups(org) == 0
     assert groups_dal.list_memberships(org, fred) == []
-    assert agents_dal.get_agent(org, fred)["block_labels"] == {"human": "block-old"}  # type: ignore[index]
+    assert agents_dal.get_agent(org, fred).block_labels == {"human": "block-old"}  # type: ignore[union-attr]
 
 
 def test_delete_succeeds_when_the_manager_is_already_gone(org: str):
     # Given a supervisor group whose manager item has disappeared (a cascading agent delete)
     scooby = new_agent(org, "scooby")
     group = new_group("supervisor", [], manager_agent_id=scooby)
-    groups_dal.create_group(org, group, [groups_dal.AgentChange(agent_id=scooby, add_managed_group=group["id"])], SINCE)
+    groups_dal.create_group(org, group, [groups_dal.AgentChange(agent_id=scooby, add_managed_group=group.id)], SINCE)
     agents_dal.transact_write(org, deleted_agents=[scooby])
     # When the group is deleted
     groups_dal.delete_group(org, group)
     # Then the group and its count are gone, and no agent item was recreated by the manager update
-    assert groups_dal.get_group(org, group["id"]) is None
+    assert groups_dal.get_group(org, group.id) is None
     assert groups_dal.count_groups(org) == 0
     assert agents_dal.get_agent(org, scooby) is None
 
@@ -494,9 +536,9 @@ def test_delete_succeeds_when_the_manager_is_already_gone(org: str):
 def test_keys_put_every_entity_under_its_organization(org: str):
     # The tenancy rule that the tests above rely on: every key starts with the organization
     group = create(org, project_id="p1")
-    raw = table.client().get_item(TableName=table.table_name(), Key=table.key(keys.org_pk(org), keys.group_sk(group["id"])))
+    raw = table.client().get_item(TableName=table.table_name(), Key=table.key(keys.org_pk(org), keys.group_sk(group.id)))
     item = table.deserialize(raw["Item"])
     assert item["PK"] == f"ORG#{org}"
     assert item["GSI1PK"] == f"ORG#{org}#MT#round_robin"
     assert item["GSI2PK"] == f"ORG#{org}#PRJ#p1"
-    assert item["GSI1SK"] == item["GSI2SK"] == item["SK"] == f"GROUP#{group['id']}"
+    assert item["GSI1SK"] == item["GSI2SK"] == item["SK"] == f"GROUP#{group.id}"

@@ -47,7 +47,7 @@ def test_sleeptime_passes_follow_the_frequency_and_complete(run_env: Actor):
     # an exit_loop rule (SL-4)
     human = next(b for b in main.memory.blocks if b.label == "human")
     assert human.id in {b.id for b in sleeper.memory.blocks}
-    holders = [a["id"] for a in agents_dal.list_agents(actor.organization_id, None, None, None) if human.id in a["block_ids"]]
+    holders = [a.id for a in agents_dal.list_agents(actor.organization_id, None, None, None) if human.id in a.block_ids]
     assert sorted(holders) == sorted([main.id, sleeper_id])
     assert {"memory_rethink", "memory_finish_edits", "memory_replace", "memory_insert"} <= {t.name for t in sleeper.tools}
     assert any(r.get("type") == "exit_loop" for r in (r if isinstance(r, dict) else r.model_dump() for r in sleeper.tool_rules))

@@ -29,6 +29,7 @@ from lettagroups.logic import runs as runs_logic
 from lettagroups.models.groups import GroupUpdate
 from lettagroups.models.identity import Actor
 from lettagroups.models.messages import LettaAsyncRequest, LettaStreamingRequest
+from lettagroups.models.stored_entities import GroupRecord
 from lettagroups.orchestration import tasks
 from lettagroups.orchestration.failure import RetryableStepError
 from lettagroups.orchestration.policies import swarm as swarm_policy
@@ -67,7 +68,7 @@ def active(actor: Actor, group_id: str) -> str | None:
     return groups_logic.retrieve_group(actor, group_id).active_agent_id
 
 
-def stored_group(actor: Actor, group_id: str) -> dict[str, Any]:
+def stored_group(actor: Actor, group_id: str) -> GroupRecord:
     group = groups_dal.get_group(actor.organization_id, group_id)
     assert group is not None
     return group
@@ -134,7 +135,7 @@ def test_the_active_agent_answers_when_nobody_is_asked_for(run_env: Actor):
     (run,) = group_runs(actor, group_id)
     assert (run.status, run.stop_reason) == ("completed", "end_turn")
     # And fred is written down as the active agent
-    assert stored_group(actor, group_id)["active_agent_id"] == ids["fred"]
+    assert stored_group(actor, group_id).active_agent_id == ids["fred"]
 
 
 def test_a_handoff_passes_the_conversation_and_the_next_send_starts_with_the_receiver(run_env: Actor, model_calls: ModelCalls):
@@ -489,7 +490,7 @@ def test_re_running_swarm_turns_writes_nothing_twice(run_env: Actor):
     # Then fred's turn handed off: velma is active in the state and on the group, written with the step
     assert (first["active_agent_id"], first["next"], first["turn"]) == (ids["velma"], "turn", 1)
     group = stored_group(actor, group_id)
-    assert group["active_agent_id"] == ids["velma"]
+    assert group.active_agent_id == ids["velma"]
     before = [m.model_dump() for m in messages_dal.list_messages(org, group_id)]
     frames = events_dal.read(org, start["run_id"], 0)
     # When Step Functions re-runs that turn with the same input
@@ -498,7 +499,7 @@ def test_re_running_swarm_turns_writes_nothing_twice(run_env: Actor):
     assert again == first
     assert [m.model_dump() for m in messages_dal.list_messages(org, group_id)] == before
     assert events_dal.read(org, start["run_id"], 0) == frames
-    assert stored_group(actor, group_id)["version"] == group["version"]
+    assert stored_group(actor, group_id).version == group.version
     # When velma's turn runs, and runs again
     last = _turn(first)
     assert _turn(first) == last
@@ -508,7 +509,7 @@ def test_re_running_swarm_turns_writes_nothing_twice(run_env: Actor):
     assert logged.count("[DONE]") == 1
     run = runs_dal.get_run(org, start["run_id"])
     assert run is not None and run.status == "completed"
-    assert stored_group(actor, group_id)["active_agent_id"] == ids["velma"]
+    assert stored_group(actor, group_id).active_agent_id == ids["velma"]
 
 
 def test_a_group_changed_while_a_handoff_commits_retries_the_turn_without_writing_it(
@@ -534,12 +535,12 @@ def test_a_group_changed_while_a_handoff_commits_retries_the_turn_without_writin
     # Then nothing of the turn was written: the group keeps the change and no active agent, the transcript its input
     assert [m.role for m in messages_dal.list_messages(org, group_id)] == ["user"]
     group = stored_group(actor, group_id)
-    assert (group["description"], group["active_agent_id"]) == ("changed meanwhile", None)
+    assert (group.description, group.active_agent_id) == ("changed meanwhile", None)
     # When Step Functions retries it
     first = _turn(start)
     # Then the handoff is written once, with the active agent, and the modification stands
     assert first["active_agent_id"] == ids["velma"]
     assert [m.role for m in messages_dal.list_messages(org, group_id)] == ["user", "assistant", "tool"]
     group = stored_group(actor, group_id)
-    assert (group["description"], group["active_agent_id"]) == ("changed meanwhile", ids["velma"])
+    assert (group.description, group.active_agent_id) == ("changed meanwhile", ids["velma"])
     assert RunState.model_validate(first).usage.step_count == 1

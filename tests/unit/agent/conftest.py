@@ -5,9 +5,12 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Callable
-from typing import Any, Optional
+from typing import TYPE_CHECKING, Any, Optional
 
 import pytest
+
+if TYPE_CHECKING:
+    from lettagroups.models.stored_entities import AgentRecord
 
 
 class RecordingProvider:
@@ -39,7 +42,7 @@ def recording() -> Callable[[Optional[dict[str, Any]]], RecordingProvider]:
 
 
 @pytest.fixture
-def make_agent(actor: Any) -> Callable[..., dict[str, Any]]:
+def make_agent(actor: Any) -> Callable[..., AgentRecord]:
     """Create an agent (offline model by default) and return its stored record."""
     from lettagroups.dal import agents as agents_dal
     from lettagroups.logic.agents import create_agent
@@ -52,7 +55,7 @@ def make_agent(actor: Any) -> Callable[..., dict[str, Any]]:
         human: Optional[str] = "",
         block_ids: Optional[list[str]] = None,
         **fields: Any,
-    ) -> dict[str, Any]:
+    ) -> AgentRecord:
         blocks = []
         if persona is not None:
             blocks.append(CreateBlock(label="persona", value=persona))

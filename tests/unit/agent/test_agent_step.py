@@ -22,6 +22,7 @@ from lettagroups.dal import messages as messages_dal
 from lettagroups.dal import runs as runs_dal
 from lettagroups.models.messages import dump_message
 from lettagroups.models.presentation import to_letta_messages
+from lettagroups.models.stored_entities import AgentRecord
 
 
 def offline(model: str = "letta-offline", context_window: int = 16384, max_tokens: int = 256):
@@ -44,7 +45,7 @@ def user(actor: Any, conv: dict[str, str], text: str, **fields: Any):
 
 def step(
     actor: Any,
-    agent: dict[str, Any],
+    agent: AgentRecord,
     conv: dict[str, str],
     inputs: list[Any] = (),  # type: ignore[assignment]
     *,
@@ -55,7 +56,7 @@ def step(
 ):
     request = StepRequest(
         org_id=actor.organization_id,
-        agent_id=agent["id"],
+        agent_id=agent.id,
         conversation_id=conv["conversation_id"],
         group_id=conv["group_id"],
         run_id=conv["run_id"],
@@ -69,9 +70,9 @@ def stored(actor: Any, conv: dict[str, str]) -> list[Any]:
     return messages_dal.list_messages(actor.organization_id, conv["conversation_id"])
 
 
-def block_value(actor: Any, agent: dict[str, Any], label: str) -> str:
-    block_id = agent["block_labels"][label]
-    return agents_dal.get_block(actor.organization_id, block_id)["value"]  # type: ignore[index]
+def block_value(actor: Any, agent: AgentRecord, label: str) -> str:
+    block_id = agent.block_labels[label]
+    return agents_dal.get_block(actor.organization_id, block_id).value  # type: ignore[union-attr]
 
 
 def test_reply_reflects_name_persona_and_input(actor, make_agent, conversation):
@@ -132,7 +133,7 @@ def test_shared_block_edit_is_seen_by_the_other_agent(actor, make_agent, convers
     provider = recording()
     step(actor, velma, conversation, [user(actor, conversation, "hi velma")], provider=provider)
     assert "Ana collects stamps" in provider.requests[0].system
-    assert agents_dal.get_block(actor.organization_id, shared.id)["version"] == 1  # type: ignore[index]
+    assert agents_dal.get_block(actor.organization_id, shared.id).version == 1  # type: ignore[union-attr]
 
 
 def test_context_is_trimmed_to_the_window_keeping_the_newest(actor, make_agent, conversation, recording):
@@ -179,7 +180,7 @@ def test_failure_mid_chain_writes_nothing(actor, make_agent, conversation):
 def test_agent_without_blocks_still_answers(actor, make_agent, conversation, recording):
     # Given an agent created with no memory blocks
     ghost = make_agent(name="ghost", persona=None, human=None)
-    assert ghost["block_ids"] == []
+    assert ghost.block_ids == []
     provider = recording()
     # When it steps
     result = step(actor, ghost, conversation, [user(actor, conversation, "anyone there?")], provider=provider)
@@ -210,7 +211,7 @@ def test_participants_see_peer_replies_but_not_their_reasoning_or_private_inputs
     fred = make_agent(name="fred")
     velma = make_agent(name="velma", persona="I am Velma.")
     step(actor, fred, conversation, [user(actor, conversation, "hello group")], share_replies=True)
-    private = user(actor, conversation, "a secret for fred", recipient_id=fred["id"])
+    private = user(actor, conversation, "a secret for fred", recipient_id=fred.id)
     step(actor, fred, conversation, [private])
     provider = recording()
     # When velma takes her turn
@@ -249,7 +250,7 @@ def test_pause_at_broadcast_and_resume_with_its_result(actor, make_agent, conver
     result = build_tool_return_message(
         actor.organization_id,
         conversation["conversation_id"],
-        agent_id=shaggy["id"],
+        agent_id=shaggy.id,
         tool_call_id=call["id"],  # type: ignore[index]
         tool_name=catalog.BROADCAST_TOOL,
         raw=str(["agent-1 said: 'fishing'", "agent-2 said: 'chess'"]),
@@ -284,7 +285,7 @@ def test_pause_at_broadcast_and_resume_with_its_result(actor, make_agent, conver
         "assistant_message",
     ]
     # And the per-request rules were not persisted
-    assert agents_dal.get_agent(actor.organization_id, shaggy["id"])["tool_rules"] == shaggy["tool_rules"]  # type: ignore[index]
+    assert agents_dal.get_agent(actor.organization_id, shaggy.id).tool_rules == shaggy.tool_rules  # type: ignore[union-attr]
 
 
 def test_token_deltas_carry_the_stored_id_and_add_up(actor, make_agent, conversation):
@@ -405,14 +406,14 @@ class _EditsBehindTheStepsBack:
     def complete(self, request: Any, on_delta: Any = None) -> ChatResponse:
         block = agents_dal.get_block(self.org_id, self.block_id)
         assert block is not None
-        agents_dal.replace_block(self.org_id, {**block, "value": "changed elsewhere"}, block["version"])
+        agents_dal.replace_block(self.org_id, block.model_copy(update={"value": "changed elsewhere"}), block.version)
         return self.inner.complete(request, on_delta)
 
 
 def test_a_concurrent_edit_of_a_block_fails_the_step_retryably(actor, make_agent, conversation):
     # Given a step that edits `human` while someone else changes it
     fred = make_agent(name="fred", human="")
-    provider = _EditsBehindTheStepsBack(actor.organization_id, fred["block_labels"]["human"])
+    provider = _EditsBehindTheStepsBack(actor.organization_id, fred.block_labels["human"])
     # When the step commits, the version check fails: nothing of the step is written, the other edit stands
     with pytest.raises(MemoryEditConflictError) as failure:
         step(actor, fred, conversation, [user(actor, conversation, "remember the code is 42")], provider=provider)

@@ -12,14 +12,17 @@ from lettagroups.agent.providers.base import ProviderDelta
 from lettagroups.agent.streaming import DeltaTranslator, StreamOptions, partial_string_value
 from lettagroups.agent.tool_rules import ToolRulesSolver
 from lettagroups.agent.tools import DEFAULT_REGISTRY, ToolContext, ToolSpec, execute
+from lettagroups.models.stored_entities import AgentRecord, BlockRecord
+
+FRED = AgentRecord(id="agent-1", name="fred", system="", agent_type="memgpt_agent", llm_config={}, embedding_config={})
 
 
-def ctx(blocks: list[dict[str, Any]], search: list[str] = ()) -> ToolContext:  # type: ignore[assignment]
+def ctx(blocks: list[BlockRecord], search: list[str] = ()) -> ToolContext:  # type: ignore[assignment]
     return ToolContext(
         org_id="org-1",
         agent_id="agent-1",
         agent_name="fred",
-        agent={},
+        agent=FRED,
         conversation_id="group-1",
         group_id="group-1",
         run_id=None,
@@ -28,8 +31,8 @@ def ctx(blocks: list[dict[str, Any]], search: list[str] = ()) -> ToolContext:  #
     )
 
 
-def block(label: str, value: str, limit: int = 5000, version: int = 0) -> dict[str, Any]:
-    return {"id": f"block-{label}", "label": label, "value": value, "limit": limit, "version": version}
+def block(label: str, value: str, limit: int = 5000, version: int = 0) -> BlockRecord:
+    return BlockRecord(id=f"block-{label}", label=label, value=value, limit=limit, version=version)
 
 
 def run(name: str, context: ToolContext, **args: Any) -> tuple[str, str]:
@@ -39,7 +42,8 @@ def run(name: str, context: ToolContext, **args: Any) -> tuple[str, str]:
 
 
 def test_memory_tools_edit_the_working_copy_and_report_changes():
-    c = ctx([block("human", "line one"), block("persona", "I am Fred")])
+    read = [block("human", "line one"), block("persona", "I am Fred")]
+    c = ctx(read)
     assert run("core_memory_append", c, label="human", content="line two", request_heartbeat=True) == ("None", "success")
     assert run("memory_insert", c, label="human", new_str="line zero", insert_line=0)[1] == "success"
     assert run("memory_replace", c, label="human", old_str="line two", new_str="line 2")[1] == "success"
@@ -47,7 +51,9 @@ def test_memory_tools_edit_the_working_copy_and_report_changes():
     assert run("core_memory_replace", c, label="persona", old_content="Fred", new_content="Frederick")[1] == "success"
     assert run("memory_rethink", c, label="persona", new_memory="brand new")[1] == "success"
     # Only the changed blocks are committed, with the versions read
-    assert sorted((b["label"], v) for b, v in c.memory.updates()) == [("human", 0), ("persona", 0)]
+    assert sorted((b.label, v) for b, v in c.memory.updates()) == [("human", 0), ("persona", 0)]
+    # And the records the view was given are untouched (edits live in the view's working copy)
+    assert [b.value for b in read] == ["line one", "I am Fred"]
 
 
 def test_memory_tool_errors_are_returned_to_the_model():

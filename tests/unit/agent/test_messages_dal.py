@@ -64,22 +64,23 @@ def test_a_stale_block_version_cancels_the_whole_step(actor):
     block = create_block(actor, CreateBlock(label="human", value="v0"))
     stored = agents_dal.get_block(actor.organization_id, block.id)
     assert stored is not None
-    agents_dal.replace_block(actor.organization_id, {**stored, "value": "other"}, 0)
+    agents_dal.replace_block(actor.organization_id, stored.model_copy(update={"value": "other"}), 0)
     conv, run = new_id("group"), new_id("run")
     # When a step that read version 0 commits its edit with its messages
-    with pytest.raises(messages_dal.BlockVersionConflict):
+    with pytest.raises(messages_dal.BlockVersionConflict) as conflict:
         messages_dal.put_step(
             actor.organization_id,
             conv,
             [message(actor, conv, run_id=run)],
             StepRecord(step_key="k", agent_id="agent-x", conversation_id=conv),
             run_id=run,
-            block_updates=[({**stored, "value": "mine"}, 0)],
+            block_updates=[(stored.model_copy(update={"value": "mine"}), 0)],
         )
-    # Then neither the messages, the record nor the edit were written
+    # Then the conflict names the block, and neither the messages, the record nor the edit were written
+    assert conflict.value.block_ids == [block.id]
     assert messages_dal.list_messages(actor.organization_id, conv) == []
     assert runs_dal.get_step_records(actor.organization_id, run, ["k"]) == {}
-    assert agents_dal.get_block(actor.organization_id, block.id)["value"] == "other"  # type: ignore[index]
+    assert agents_dal.get_block(actor.organization_id, block.id).value == "other"  # type: ignore[union-attr]
 
 
 def test_oversized_steps_are_refused_before_writing(actor):

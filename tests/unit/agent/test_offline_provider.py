@@ -21,16 +21,17 @@ from lettagroups.agent.providers.errors import (
 from lettagroups.agent.providers.offline import OfflineProvider
 from lettagroups.agent.providers.offline_faults import parse_specs, reset_counters
 from lettagroups.models.presentation import pack_user
+from lettagroups.models.stored_entities import BlockRecord
 
-PERSONA = {"label": "persona", "value": "I am Daphne. I love fashion and travel.", "limit": 5000}
-HUMAN = {"label": "human", "value": "", "limit": 5000}
+PERSONA = BlockRecord(id="block-p", label="persona", value="I am Daphne. I love fashion and travel.", limit=5000)
+HUMAN = BlockRecord(id="block-h", label="human", value="", limit=5000)
 
 
 def request(
     text: str,
     tools: list[str],
     *,
-    blocks: list[dict[str, Any]] = (PERSONA, HUMAN),
+    blocks: list[BlockRecord] = (PERSONA, HUMAN),
     messages: list[dict[str, Any]] | None = None,
     **kw: Any,
 ) -> ChatRequest:  # type: ignore[assignment]
@@ -74,7 +75,7 @@ def test_choosing_a_speaker_names_one_option_and_rotates_with_the_history():
 
 def test_termination_token_from_input_or_persona():
     assert answer(request("We are finished, say DONE! please", ["send_message"]))[1]["message"].endswith("DONE!")
-    persona = {"label": "persona", "value": "I always say FINISHED when I speak.", "limit": 5000}
+    persona = BlockRecord(id="block-p", label="persona", value="I always say FINISHED when I speak.", limit=5000)
     assert "FINISHED" in answer(request("hi", ["send_message"], blocks=[persona]))[1]["message"]
     assert "DONE" not in answer(request("hi", ["send_message"]))[1]["message"]
 

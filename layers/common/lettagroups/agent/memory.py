@@ -7,10 +7,8 @@ concurrent edit of a shared block by another agent makes the commit fail (retrya
 
 from __future__ import annotations
 
-import copy
-from typing import Any
-
 from ..dal import agents as agents_dal
+from ..models.stored_entities import AgentRecord, BlockRecord
 from .prompts import render_memory
 
 DEFAULT_BLOCK_LIMIT = 5000
@@ -21,14 +19,16 @@ class MemoryEditError(ValueError):
 
 
 class MemoryView:
-    def __init__(self, blocks: list[dict[str, Any]]) -> None:
-        self._blocks = [copy.deepcopy(b) for b in blocks]
-        self._versions = {b["id"]: int(b.get("version", 0)) for b in self._blocks}
+    def __init__(self, blocks: list[BlockRecord]) -> None:
+        # An edit replaces the view's record of the block (never changes it in place), so the records handed in,
+        # and those of earlier calls, stay as they were read.
+        self._blocks = list(blocks)
+        self._versions = {b.id: b.version for b in self._blocks}
         self._changed: set[str] = set()
 
     @classmethod
-    def load(cls, org_id: str, agent: dict[str, Any]) -> MemoryView:
-        block_ids: list[str] = list(agent.get("block_ids") or [])
+    def load(cls, org_id: str, agent: AgentRecord) -> MemoryView:
+        block_ids = agent.block_ids
         if not block_ids:
             return cls([])
         found = agents_dal.get_blocks(org_id, block_ids)
@@ -36,32 +36,36 @@ class MemoryView:
 
     @property
     def labels(self) -> list[str]:
-        return [str(b.get("label")) for b in self._blocks]
+        return [b.label for b in self._blocks]
 
-    def block(self, label: str) -> dict[str, Any]:
-        for block in self._blocks:
-            if block.get("label") == label:
-                return block
+    def _index(self, label: str) -> int:
+        for i, block in enumerate(self._blocks):
+            if block.label == label:
+                return i
         raise MemoryEditError(f"No memory block with label '{label}'. Available labels: {self.labels}")
 
+    def block(self, label: str) -> BlockRecord:
+        return self._blocks[self._index(label)]
+
     def value(self, label: str) -> str:
-        return str(self.block(label).get("value") or "")
+        return self.block(label).value
 
     def set_value(self, label: str, value: str) -> None:
-        block = self.block(label)
-        limit = int(block.get("limit") or DEFAULT_BLOCK_LIMIT)
+        i = self._index(label)
+        block = self._blocks[i]
+        limit = block.limit or DEFAULT_BLOCK_LIMIT
         if len(value) > limit:
             raise MemoryEditError(f"Edit failed: Exceeds {limit} character limit (requested {len(value)}).")
-        block["value"] = value
-        self._changed.add(block["id"])
+        self._blocks[i] = block.model_copy(update={"value": value})
+        self._changed.add(block.id)
 
     @property
-    def blocks(self) -> list[dict[str, Any]]:
+    def blocks(self) -> list[BlockRecord]:
         return list(self._blocks)
 
     def render(self) -> str:
         return render_memory(self._blocks)
 
-    def updates(self) -> list[tuple[dict[str, Any], int]]:
+    def updates(self) -> list[tuple[BlockRecord, int]]:
         """The changed blocks with the versions they had when read (for the step's transaction)."""
-        return [(b, self._versions[b["id"]]) for b in self._blocks if b["id"] in self._changed]
+        return [(b, self._versions[b.id]) for b in self._blocks if b.id in self._changed]

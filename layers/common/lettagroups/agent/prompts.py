@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Sequence
+
+from ..models.stored_entities import BlockRecord
 
 DEFAULT_SYSTEM = (
     "You are a stateful agent with persistent core memory. Your inner thoughts are private; "
@@ -38,16 +40,11 @@ def default_system(agent_type: str) -> str:
     }.get(agent_type, DEFAULT_SYSTEM)
 
 
-def render_memory(blocks: list[dict[str, Any]]) -> str:
-    return "\n".join(
-        MEMORY_TEMPLATE.format(
-            label=b.get("label"), length=len(b.get("value") or ""), limit=b.get("limit", 5000), value=b.get("value") or ""
-        )
-        for b in blocks
-    )
+def render_memory(blocks: Sequence[BlockRecord]) -> str:
+    return "\n".join(MEMORY_TEMPLATE.format(label=b.label, length=len(b.value), limit=b.limit, value=b.value) for b in blocks)
 
 
-def compose_system_prompt(system: str, blocks: list[dict[str, Any]], appendix: str | None = None) -> str:
+def compose_system_prompt(system: str, blocks: Sequence[BlockRecord], appendix: str | None = None) -> str:
     """The system message of one agent step: the agent's prompt, per-request additions (never persisted,
     e.g. group-chat instructions) and the rendered memory blocks (omitted when the agent has none)."""
     parts = [system.strip()]

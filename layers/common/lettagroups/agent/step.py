@@ -35,6 +35,7 @@ from ..models.messages import dump_message
 from ..models.presentation import present_all, send_message_texts
 from ..models.records import StepRecord, Usage
 from ..models.stored import StoredMessage
+from ..models.stored_entities import AgentRecord, BlockRecord
 from ..observability import metrics
 from . import context
 from .inputs import utc_now
@@ -89,7 +90,7 @@ class StepRequest:
 class Loaded:
     """What a step reads before it runs: the agent, its blocks, its history (newest first, lazily), its record."""
 
-    agent: dict[str, Any]
+    agent: AgentRecord
     memory: MemoryView
     history: Iterator[StoredMessage]
     record: Optional[StepRecord] = None
@@ -106,7 +107,7 @@ class StepResult:
     step_ids: list[str] = field(default_factory=list)
     paused_tool_call: Optional[dict[str, Any]] = None  # {id, name, arguments, message_id}
     tool_calls: list[dict[str, Any]] = field(default_factory=list)  # [{name, arguments, status}] of executed calls
-    block_updates: list[tuple[dict[str, Any], int]] = field(default_factory=list)
+    block_updates: list[tuple[BlockRecord, int]] = field(default_factory=list)
     replayed: bool = False  # True: the step had run before; nothing is to be written
     seq_after: Optional[int] = None  # replayed: the run's last event sequence number once it was written
 
@@ -206,22 +207,22 @@ class _Step:
         agent = loaded.agent
         self.request = request
         self.agent = agent
-        self.llm_config: dict[str, Any] = dict(agent.get("llm_config") or {})
+        self.llm_config: dict[str, Any] = dict(agent.llm_config)
         self.author = Author(
             org_id=request.org_id,
             conversation_id=request.conversation_id,
             group_id=request.group_id,
             run_id=request.run_id,
-            agent_id=str(agent["id"]),
-            agent_name=str(agent.get("name") or agent["id"]),
+            agent_id=agent.id,
+            agent_name=agent.name or agent.id,
             model=str(self.llm_config.get("model") or "") or None,
             share_replies=request.share_replies,
         )
         self.provider = provider
         self.registry = registry
         extra_names = [t if isinstance(t, str) else t.name for t in request.extra_tools]
-        self.offered = [n for n in dict.fromkeys([*(agent.get("tool_names") or []), *extra_names]) if registry.get(n) is not None]
-        rules = request.tool_rules_override if request.tool_rules_override is not None else agent.get("tool_rules")
+        self.offered = [n for n in dict.fromkeys([*agent.tool_names, *extra_names]) if registry.get(n) is not None]
+        rules = request.tool_rules_override if request.tool_rules_override is not None else agent.tool_rules
         ends_turn = {n for n in self.offered if (spec := registry.get(n)) is not None and spec.ends_turn}
         self.solver = ToolRulesSolver(rules, last_tool=request.resume_after_tool, ends_turn=ends_turn)
         self.kwargs_mode = (
@@ -236,7 +237,7 @@ class _Step:
         self.tool_calls: list[dict[str, Any]] = []
 
     def system_prompt(self) -> str:
-        return compose_system_prompt(str(self.agent.get("system") or ""), self.memory.blocks, self.request.system_appendix)
+        return compose_system_prompt(self.agent.system, self.memory.blocks, self.request.system_appendix)
 
     def budget(self) -> int:
         window = int(self.llm_config.get("context_window") or 8192)
@@ -361,7 +362,7 @@ def run_step(
         raise ValueError("step_key needs a run_id")
     if loaded.record is not None:
         return StepResult.replay(loaded.record)
-    provider = provider or provider_for(loaded.agent.get("llm_config") or {})
+    provider = provider or provider_for(loaded.agent.llm_config)
     step = _Step(request, loaded, provider, (registry or DEFAULT_REGISTRY).extended(request.extra_tools), delta_sink)
     inputs = [_tag_input(m, request) for m in request.inputs]
     step.written.extend(inputs)

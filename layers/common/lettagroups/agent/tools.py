@@ -20,6 +20,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any, Optional, Union
 
+from ..models.stored_entities import AgentRecord
 from . import catalog
 from .memory import MemoryView
 
@@ -39,7 +40,7 @@ class ToolContext:
     org_id: str
     agent_id: str
     agent_name: str
-    agent: dict[str, Any]
+    agent: AgentRecord
     conversation_id: str
     group_id: Optional[str]
     run_id: Optional[str]

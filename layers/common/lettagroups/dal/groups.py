@@ -5,15 +5,15 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Optional
 
-from ..models.groups import Group
+from ..models.records import ConversationHead
+from ..models.stored_entities import AgentRecord, GroupRecord
 from . import attachments, keys
+from .agents import to_agent_record
 from .items import ConditionFailed, delete_action, get, put_action, replace_action, transact
+from .runs import to_head
 from .table import Expr, batch_get, key, query_all, sort_key_range, table_name
 
 __all__ = ["ConditionFailed"]
-
-# The API's Group fields, plus internal run bookkeeping: where a voice agent's trimmed context starts.
-GROUP_FIELDS = (*Group.model_fields, "context_after_message_id")
 
 
 @dataclass
@@ -26,30 +26,26 @@ class AgentChange:
     remove_managed_group: Optional[str] = None
 
 
-def _group_item(org_id: str, group: dict[str, Any]) -> dict[str, Any]:
-    item = {k: group.get(k) for k in GROUP_FIELDS}
+def _group_item(org_id: str, group: GroupRecord) -> dict[str, Any]:
+    """The whole item of a group (None fields are not stored)."""
+    item = group.model_dump()
     item.update(
         PK=keys.org_pk(org_id),
-        SK=keys.group_sk(group["id"]),
+        SK=keys.group_sk(group.id),
         entity="group",
         organization_id=org_id,
-        version=group.get("version", 0),
-        GSI1PK=keys.group_mt_pk(org_id, group["manager_type"]),
-        GSI1SK=keys.group_sk(group["id"]),
+        GSI1PK=keys.group_mt_pk(org_id, group.manager_type),
+        GSI1SK=keys.group_sk(group.id),
     )
-    if group.get("project_id"):
-        item["GSI2PK"] = keys.group_project_pk(org_id, group["project_id"])
-        item["GSI2SK"] = keys.group_sk(group["id"])
+    if group.project_id:
+        item["GSI2PK"] = keys.group_project_pk(org_id, group.project_id)
+        item["GSI2SK"] = keys.group_sk(group.id)
     return item
 
 
-def _strip(item: dict[str, Any]) -> dict[str, Any]:
-    group = {k: item.get(k) for k in GROUP_FIELDS}
-    group["agent_ids"] = group.get("agent_ids") or []
-    group["shared_block_ids"] = group.get("shared_block_ids") or []
-    group["hidden"] = bool(group.get("hidden"))  # groups stored before `hidden` existed are visible
-    group["version"] = item.get("version", 0)
-    return group
+def _to_group(item: dict[str, Any]) -> GroupRecord:
+    # The record ignores what it does not hold (the key attributes among them).
+    return GroupRecord.model_validate(item)
 
 
 def _agent_action(org_id: str, change: AgentChange) -> dict[str, Any]:
@@ -111,30 +107,26 @@ def _counter_action(org_id: str, delta: int) -> dict[str, Any]:
     }
 
 
-def get_group(org_id: str, group_id: str) -> Optional[dict[str, Any]]:
+def get_group(org_id: str, group_id: str) -> Optional[GroupRecord]:
     item = get(keys.org_pk(org_id), keys.group_sk(group_id))
-    return _strip(item) if item else None
-
-
-def _clean_agent(item: dict[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in item.items() if k not in {"PK", "SK", "entity", "GSI1PK", "GSI1SK", "GSI2PK", "GSI2SK"}}
+    return _to_group(item) if item else None
 
 
 def get_group_with_agents(
     org_id: str, group_id: str, agent_ids: list[str]
-) -> tuple[Optional[dict[str, Any]], dict[str, dict[str, Any]]]:
+) -> tuple[Optional[GroupRecord], dict[str, AgentRecord]]:
     """A group and some agents (all in the organization's partition) in one BatchGetItem."""
     pk = keys.org_pk(org_id)
     items = batch_get([key(pk, keys.group_sk(group_id)), *(key(pk, keys.agent_sk(a)) for a in dict.fromkeys(agent_ids))])
-    group = next((_strip(i) for i in items if i.get("entity") == "group"), None)
-    agents = {str(i["id"]): _clean_agent(i) for i in items if i.get("entity") == "agent"}
+    group = next((_to_group(i) for i in items if i.get("entity") == "group"), None)
+    agents = {str(i["id"]): to_agent_record(i) for i in items if i.get("entity") == "agent"}
     return group, agents
 
 
-def get_groups(org_id: str, group_ids: list[str]) -> list[dict[str, Any]]:
+def get_groups(org_id: str, group_ids: list[str]) -> list[GroupRecord]:
     items = batch_get([key(keys.org_pk(org_id), keys.group_sk(g)) for g in group_ids])
-    by_id = {i["id"]: _strip(i) for i in items}
-    return [by_id[g] for g in group_ids if g in by_id]
+    by_id = {i["id"]: i for i in items}
+    return [_to_group(by_id[g]) for g in group_ids if g in by_id]
 
 
 def count_groups(org_id: str) -> int:
@@ -146,31 +138,32 @@ def _attached(changes: list[AgentChange]) -> list[attachments.Pair]:
     return [(c.agent_id, b) for c in changes for b in c.attach_blocks.values()]
 
 
-def create_group(org_id: str, group: dict[str, Any], changes: list[AgentChange], since: str) -> None:
-    """One transaction: the group, the counter, every membership, every agent change (and the back-references
-    of the shared blocks it attaches, dal/attachments.py)."""
+def create_group(org_id: str, group: GroupRecord, changes: list[AgentChange], since: str) -> None:
+    """One transaction: the group (at its record's version, 0 for a new group), the counter, every membership, every
+    agent change (and the back-references of the shared blocks it attaches, dal/attachments.py)."""
     actions = [put_action(_group_item(org_id, group)), _counter_action(org_id, 1)]
-    actions += [_membership_put(org_id, a, group["id"], since) for a in dict.fromkeys(group["agent_ids"])]
+    actions += [_membership_put(org_id, a, group.id, since) for a in dict.fromkeys(group.agent_ids)]
     actions += [_agent_action(org_id, c) for c in changes]
     attachments.transact_with(org_id, actions, attached=_attached(changes))
 
 
 def update_group(
     org_id: str,
-    group: dict[str, Any],
+    group: GroupRecord,
     expected_version: int,
     added_members: list[str],
     removed_members: list[str],
     changes: list[AgentChange],
     since: str,
 ) -> None:
-    """Replace the group item if nobody changed it since it was read (optimistic lock on `version`)."""
+    """Replace the group item if nobody changed it since it was read (optimistic lock on `version`); the record then
+    holds the version it was written at."""
     actions = [replace_action(_group_item(org_id, group), expected_version)]
-    actions += [_membership_put(org_id, a, group["id"], since) for a in added_members]
-    actions += [_membership_delete(org_id, a, group["id"]) for a in removed_members]
+    actions += [_membership_put(org_id, a, group.id, since) for a in added_members]
+    actions += [_membership_delete(org_id, a, group.id) for a in removed_members]
     actions += [_agent_action(org_id, c) for c in changes]
     attachments.transact_with(org_id, actions, attached=_attached(changes))
-    group["version"] = expected_version + 1
+    group.version = expected_version + 1
 
 
 def fields_update_action(org_id: str, group_id: str, expected_version: int, fields: dict[str, Any]) -> dict[str, Any]:
@@ -194,10 +187,10 @@ def update_group_fields(org_id: str, group_id: str, expected_version: int, field
     transact([fields_update_action(org_id, group_id, expected_version, fields)])
 
 
-def delete_group(org_id: str, group: dict[str, Any]) -> None:
-    actions = [delete_action(keys.org_pk(org_id), keys.group_sk(group["id"]), must_exist=True), _counter_action(org_id, -1)]
-    actions += [_membership_delete(org_id, a, group["id"]) for a in dict.fromkeys(group["agent_ids"])]
-    manager = group.get("manager_agent_id")
+def delete_group(org_id: str, group: GroupRecord) -> None:
+    actions = [delete_action(keys.org_pk(org_id), keys.group_sk(group.id), must_exist=True), _counter_action(org_id, -1)]
+    actions += [_membership_delete(org_id, a, group.id) for a in dict.fromkeys(group.agent_ids)]
+    manager = group.manager_agent_id
     if manager:
         # The manager may be gone already (cascading agent delete): no existence condition here.
         mexpr = Expr()
@@ -206,7 +199,7 @@ def delete_group(org_id: str, group: dict[str, Any]) -> None:
                 "Update": {
                     "TableName": table_name(),
                     "Key": key(keys.org_pk(org_id), keys.agent_sk(manager)),
-                    "UpdateExpression": f"DELETE {mexpr.name('managed_group_ids')} {mexpr.value({group['id']})}",
+                    "UpdateExpression": f"DELETE {mexpr.name('managed_group_ids')} {mexpr.value({group.id})}",
                     "ConditionExpression": f"attribute_exists({mexpr.name('SK')})",
                     **mexpr.params(),
                 }
@@ -221,15 +214,16 @@ def delete_group(org_id: str, group: dict[str, Any]) -> None:
             raise
 
 
-def _page(params: dict[str, Any], want: Optional[int], exclude: set[str], predicate: Any = None) -> list[dict[str, Any]]:
-    """Collect up to `want` groups across pages (Limit applies before filtering, so loop until full)."""
-    out: list[dict[str, Any]] = []
+def _page(params: dict[str, Any], want: Optional[int], exclude: set[str], predicate: Any = None) -> list[GroupRecord]:
+    """Collect up to `want` groups across pages (Limit applies before filtering, so loop until full); `predicate`
+    filters the items, so that only the groups kept become records."""
+    out: list[GroupRecord] = []
     for item in query_all(**params):
         if item.get("entity") != "group" or item["id"] in exclude:
             continue
         if predicate is not None and not predicate(item):
             continue
-        out.append(_strip(item))
+        out.append(_to_group(item))
         if want is not None and len(out) >= want:
             break
     return out
@@ -245,7 +239,7 @@ def list_groups(
     limit: Optional[int],
     descending: bool = False,
     include_hidden: bool = True,
-) -> list[dict[str, Any]]:
+) -> list[GroupRecord]:
     """Groups in creation order (newest first when `descending`). Served by the base table, or GSI1
     (manager type), or GSI2 (project).
 
@@ -301,24 +295,25 @@ def list_memberships(org_id: str, agent_id: str) -> list[str]:
 
 def get_run_roster(
     org_id: str, group_id: str, agent_ids: list[str]
-) -> tuple[dict[str, dict[str, Any]], dict[str, str], Optional[dict[str, Any]]]:
+) -> tuple[dict[str, AgentRecord], dict[str, str], ConversationHead]:
     """What a send needs besides the group, in one BatchGetItem: the agents (participants and manager), where each
-    participant's view of the group starts (its membership's `since`), and the conversation's head (its lock)."""
+    participant's view of the group starts (its membership's `since`), and the conversation's head (its lock; an empty
+    head when the conversation never ran)."""
     wanted = [key(keys.org_pk(org_id), keys.agent_sk(a)) for a in dict.fromkeys(agent_ids)]
     wanted += [key(keys.membership_pk(org_id, a), keys.membership_sk(group_id)) for a in dict.fromkeys(agent_ids)]
     wanted.append(key(keys.org_pk(org_id), keys.lock_sk(group_id)))
-    agents: dict[str, dict[str, Any]] = {}
+    agents: dict[str, AgentRecord] = {}
     since: dict[str, str] = {}
     head: Optional[dict[str, Any]] = None
     for item in batch_get(wanted):
         entity = item.get("entity")
         if entity == "agent":
-            agents[str(item["id"])] = _clean_agent(item)
+            agents[str(item["id"])] = to_agent_record(item)
         elif entity == "membership" and item.get("since"):
             since[str(item["agent_id"])] = str(item["since"])
         elif entity == "head":
             head = item
-    return agents, since, head
+    return agents, since, to_head(head)
 
 
 def get_membership_since(org_id: str, agent_id: str, group_id: str) -> Optional[str]:

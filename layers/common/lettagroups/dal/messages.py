@@ -23,8 +23,9 @@ from ..errors import PayloadTooLargeError, StorageUnavailableError
 from ..ids import time_floor_id, uuid_part
 from ..models.records import StepRecord
 from ..models.stored import StoredMessage
+from ..models.stored_entities import BlockRecord
 from . import keys
-from .agents import block_key_item
+from .agents import block_item
 from .items import ConditionFailed, get, put_action, replace_action, transact, write_if
 from .runs import step_record_action
 from .table import Expr, batch_get, client, deserialize, key, query_all, sort_key_range, table_name
@@ -140,7 +141,7 @@ def put_step(
     record: Optional[StepRecord] = None,
     *,
     run_id: Optional[str] = None,
-    block_updates: Sequence[tuple[dict[str, Any], int]] = (),
+    block_updates: Sequence[tuple[BlockRecord, int]] = (),
     extra_actions: Sequence[dict[str, Any]] = (),
 ) -> None:
     """Write one step all-or-nothing, in ONE transaction.
@@ -165,7 +166,7 @@ def put_step(
         record_index = len(actions)
         actions.append(step_record_action(org_id, run_id, record))
     block_start = len(actions)
-    actions += [replace_action(block_key_item(org_id, block), version) for block, version in block_updates]
+    actions += [replace_action(block_item(org_id, block), version) for block, version in block_updates]
     extra_start = len(actions)
     actions += list(extra_actions)
     if not actions:
@@ -180,7 +181,7 @@ def put_step(
         failed = {i for i, code in enumerate(exc.reasons) if code == "ConditionalCheckFailed"}
         if record_index is not None and record_index in failed:
             raise StepAlreadyRecorded(run_id or "", record.step_key if record else "") from exc
-        conflicted = [block_updates[i - block_start][0]["id"] for i in sorted(failed) if block_start <= i < extra_start]
+        conflicted = [block_updates[i - block_start][0].id for i in sorted(failed) if block_start <= i < extra_start]
         if conflicted:
             raise BlockVersionConflict(conflicted) from exc
         extras = [i - extra_start for i in sorted(failed) if i >= extra_start]

@@ -10,12 +10,11 @@ conversation and, as it sees them (§7.2), the groups it manages or belongs to.
 
 from __future__ import annotations
 
-from typing import Any, Optional
+from typing import Optional
 
 from ..dal import agents as agents_dal
 from ..dal import groups as groups_dal
 from ..dal import messages as messages_dal
-from ..dal import runs as runs_dal
 from ..errors import NotFoundError
 from ..models.agents import AgentState
 from ..models.groups import ListOrder, is_storable_id
@@ -28,7 +27,9 @@ from ..models.messages import (
     LettaStreamingRequest,
     MessageUpdate,
 )
+from ..models.records import ConversationHead
 from ..models.runs import Run
+from ..models.stored_entities import AgentRecord, GroupRecord
 from ..orchestration import lifecycle
 from ..orchestration.policies import ALONE
 from . import group_messages, message_edits, sending, transcripts
@@ -37,20 +38,22 @@ from .agents import agent_not_found, retrieve_agent
 GROUP_PATTERNS = ("sleeptime", "voice_sleeptime", "supervisor", "dynamic")
 
 
-def _agent_and_head(actor: Actor, agent_id: str) -> tuple[dict[str, Any], dict[str, Any] | None]:
-    agent, head = agents_dal.get_agent_and_head(actor.organization_id, agent_id) if is_storable_id(agent_id) else (None, None)
+def _agent_and_head(actor: Actor, agent_id: str) -> tuple[AgentRecord, ConversationHead]:
+    if not is_storable_id(agent_id):
+        raise agent_not_found(agent_id)
+    agent, head = agents_dal.get_agent_and_head(actor.organization_id, agent_id)
     if agent is None:
         raise agent_not_found(agent_id)
     return agent, head
 
 
-def _managed_group(actor: Actor, agent: dict[str, Any]) -> Optional[dict[str, Any]]:
+def _managed_group(actor: Actor, agent: AgentRecord) -> Optional[GroupRecord]:
     """The group whose pattern the agent runs when messaged (an agent manages at most one group)."""
-    managed = sorted(agent.get("managed_group_ids") or [])
+    managed = sorted(agent.managed_group_ids)
     if not managed:
         return None
     groups = groups_dal.get_groups(actor.organization_id, managed)
-    return next((g for g in reversed(groups) if g["manager_type"] in GROUP_PATTERNS), None)
+    return next((g for g in reversed(groups) if g.manager_type in GROUP_PATTERNS), None)
 
 
 def target(actor: Actor, agent_id: str) -> sending.Target:
@@ -60,12 +63,8 @@ def target(actor: Actor, agent_id: str) -> sending.Target:
     group = _managed_group(actor, agent)
     if group is not None:
         return group_messages.group_target(actor, group, metadata={"agent_id": agent_id})
-    roster = lifecycle.Roster(
-        manager_type=ALONE, agent_ids=[agent_id], agent_names={agent_id: str(agent.get("name") or agent_id)}
-    )
-    return sending.Target(
-        conversation_id=agent_id, group_id=None, roster=roster, head=runs_dal.to_head(head), metadata={"agent_id": agent_id}
-    )
+    roster = lifecycle.Roster(manager_type=ALONE, agent_ids=[agent_id], agent_names={agent_id: agent.name or agent_id})
+    return sending.Target(conversation_id=agent_id, group_id=None, roster=roster, head=head, metadata={"agent_id": agent_id})
 
 
 def send_message(
@@ -100,13 +99,11 @@ def send_message_stream(
     )
 
 
-def _sources(actor: Actor, agent: dict[str, Any], group_id: Optional[str]) -> list[transcripts.Source]:
+def _sources(actor: Actor, agent: AgentRecord, group_id: Optional[str]) -> list[transcripts.Source]:
     """The conversations the agent takes part in: its own, then each group it manages or belongs to, as it sees it."""
-    agent_id = str(agent["id"])
+    agent_id = agent.id
     groups = list(
-        dict.fromkeys(
-            [*sorted(agent.get("managed_group_ids") or []), *groups_dal.list_memberships(actor.organization_id, agent_id)]
-        )
+        dict.fromkeys([*sorted(agent.managed_group_ids), *groups_dal.list_memberships(actor.organization_id, agent_id)])
     )
     if group_id is not None:
         return [transcripts.Source(group_id, viewer=agent_id)] if group_id in groups else []
@@ -151,10 +148,10 @@ def reset_messages(actor: Actor, agent_id: str) -> AgentState:
     """Delete the messages of the agent's conversation (the group's, for an agent that runs a group's pattern)."""
     agent, _ = _agent_and_head(actor, agent_id)
     group = _managed_group(actor, agent)
-    messages_dal.delete_conversation_messages(actor.organization_id, str(group["id"]) if group else agent_id)
+    messages_dal.delete_conversation_messages(actor.organization_id, group.id if group else agent_id)
     return retrieve_agent(actor, agent_id)
 
 
 def is_voice_agent(actor: Actor, agent_id: str) -> bool:
     agent, _ = _agent_and_head(actor, agent_id)
-    return agent.get("agent_type") == "voice_convo_agent"
+    return agent.agent_type == "voice_convo_agent"

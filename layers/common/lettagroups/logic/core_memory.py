@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from itertools import islice
-from typing import Any, Optional
+from typing import Optional
 
 from ..dal import agents as agents_dal
 from ..dal import attachments as attachments_dal
@@ -21,6 +21,7 @@ from ..models.agents import AgentState
 from ..models.blocks import Block, BlockUpdate
 from ..models.groups import ListOrder, is_storable_id
 from ..models.identity import Actor
+from ..models.stored_entities import AgentRecord
 from . import blocks as blocks_logic
 from . import paging
 from .agents import load_agent, to_agent_state, to_agent_states
@@ -46,9 +47,9 @@ def list_blocks(
     """The agent's blocks: in the order of its `memory.blocks`, or by creation time when `order` is given.
     Requests: GetItem (agent), BatchGetItem (its blocks)."""
     record = load_agent(actor, agent_id)
-    block_ids: list[str] = list(record.get("block_ids") or [])
+    block_ids = record.block_ids
     found = agents_dal.get_blocks(actor.organization_id, block_ids) if block_ids else {}
-    held = [blocks_logic.to_block(found[b]) for b in block_ids if b in found]
+    held = [found[b].to_block() for b in block_ids if b in found]
     if order is not None:
         held.sort(key=lambda b: b.id, reverse=order == "desc")  # ids are UUIDv7: creation order
     return paging.window(held, [b.id for b in held], after=after, before=before, limit=limit, what="block")
@@ -57,10 +58,10 @@ def list_blocks(
 def _block_id(actor: Actor, agent_id: str, label: str) -> str:
     """The id of the agent's block with that label (one block per label)."""
     record = load_agent(actor, agent_id)
-    block_id = (record.get("block_labels") or {}).get(label)
-    if block_id is None or block_id not in (record.get("block_ids") or []):
+    block_id = record.block_labels.get(label)
+    if block_id is None or block_id not in record.block_ids:
         raise _label_not_found(agent_id, label)
-    return str(block_id)
+    return block_id
 
 
 def retrieve_block(actor: Actor, agent_id: str, label: str) -> Block:
@@ -68,7 +69,7 @@ def retrieve_block(actor: Actor, agent_id: str, label: str) -> Block:
     block = agents_dal.get_block(actor.organization_id, _block_id(actor, agent_id, label))
     if block is None:
         raise _label_not_found(agent_id, label)
-    return blocks_logic.to_block(block)
+    return block.to_block()
 
 
 def modify_block(actor: Actor, agent_id: str, label: str, request: BlockUpdate) -> Block:
@@ -87,23 +88,21 @@ def attach_block(actor: Actor, agent_id: str, block_id: str) -> AgentState:
     for _ in range(MAX_WRITE_RETRIES):
         record = load_agent(actor, agent_id)
         block = blocks_logic.load_block(actor, block_id)
-        block_ids: list[str] = list(record.get("block_ids") or [])
-        if block_id in block_ids:
+        if block_id in record.block_ids:
             return to_agent_state(actor, record)
-        labels: dict[str, str] = dict(record.get("block_labels") or {})
-        holder = labels.get(block["label"])
+        holder = record.block_labels.get(block.label)
         if holder is not None and holder != block_id:
             raise ConflictError(
-                f"Block label '{block['label']}' is already used by block {holder} on agent {agent_id}; "
+                f"Block label '{block.label}' is already used by block {holder} on agent {agent_id}; "
                 f"cannot attach block {block_id}"
             )
-        labels[block["label"]] = block_id
-        updated = {**record, "block_ids": [*block_ids, block_id], "block_labels": labels, "last_updated_by_id": actor.user_id}
+        updated = _replaced(record, [*record.block_ids, block_id], {**record.block_labels, block.label: block_id}, actor.user_id)
         try:
-            agents_dal.attach_block(org, updated, record.get("version", 0), block_id)
+            agents_dal.attach_block(org, updated, record.version, block_id)
         except agents_dal.ConditionFailed:
             continue  # the agent changed, or the block was deleted, meanwhile: re-read (a deleted block is then a 404)
-        return to_agent_state(actor, {**updated, "version": record.get("version", 0) + 1})
+        updated.version = record.version + 1
+        return to_agent_state(actor, updated)
     raise ConflictError(f"Agent {agent_id} was modified concurrently; retry")
 
 
@@ -113,26 +112,33 @@ def detach_block(actor: Actor, agent_id: str, block_id: str) -> AgentState:
     org = actor.organization_id
     for _ in range(MAX_WRITE_RETRIES):
         record = load_agent(actor, agent_id)
-        block_ids: list[str] = list(record.get("block_ids") or [])
-        if block_id not in block_ids:
+        if block_id not in record.block_ids:
             raise NotFoundError(f"No block with id '{block_id}' found for agent '{agent_id}' with actor id: '{actor.user_id}'")
-        labels = {k: v for k, v in (record.get("block_labels") or {}).items() if v != block_id}
-        remaining = [b for b in block_ids if b != block_id]
-        updated = {**record, "block_ids": remaining, "block_labels": labels, "last_updated_by_id": actor.user_id}
+        labels = {k: v for k, v in record.block_labels.items() if v != block_id}
+        remaining = [b for b in record.block_ids if b != block_id]
+        updated = _replaced(record, remaining, labels, actor.user_id)
         try:
-            agents_dal.replace_agent(org, updated, record.get("version", 0), detached=[(agent_id, block_id)])
+            agents_dal.replace_agent(org, updated, record.version, detached=[(agent_id, block_id)])
         except agents_dal.ConditionFailed:
             continue
-        return to_agent_state(actor, {**updated, "version": record.get("version", 0) + 1})
+        updated.version = record.version + 1
+        return to_agent_state(actor, updated)
     raise ConflictError(f"Agent {agent_id} was modified concurrently; retry")
 
 
-def _holding(org: str, block_id: str, agent_ids: Iterator[str], batch: int) -> Iterator[dict[str, Any]]:
+def _replaced(record: AgentRecord, block_ids: list[str], block_labels: dict[str, str], user_id: Optional[str]) -> AgentRecord:
+    """The agent holding these blocks instead, as last updated by `user_id`."""
+    updated = record.model_copy()
+    updated.block_ids, updated.block_labels, updated.last_updated_by_id = block_ids, block_labels, user_id
+    return updated
+
+
+def _holding(org: str, block_id: str, agent_ids: Iterator[str], batch: int) -> Iterator[AgentRecord]:
     """The agents among `agent_ids` that hold the block, read `batch` at a time. The agent item is the source of
     truth: a back-reference left by a write that failed halfway is skipped."""
     while chunk := list(islice(agent_ids, batch)):
         found = agents_dal.get_agents(org, chunk)
-        yield from (found[a] for a in chunk if a in found and block_id in (found[a].get("block_ids") or []))
+        yield from (found[a] for a in chunk if a in found and block_id in found[a].block_ids)
 
 
 def list_agents_for_block(

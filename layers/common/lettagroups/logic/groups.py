@@ -29,6 +29,7 @@ from ..models.groups import (
     is_storable_id,
 )
 from ..models.identity import Actor
+from ..models.stored_entities import AgentRecord, GroupRecord
 from . import paging
 
 MAX_WRITE_RETRIES = 3
@@ -36,23 +37,6 @@ MAX_WRITE_RETRIES = 3
 
 def group_not_found(group_id: str) -> NotFoundError:
     return NotFoundError(f"Group not found with id={group_id}")
-
-
-def to_group(record: dict[str, Any]) -> Group:
-    fields = {k: v for k, v in record.items() if k != "version"}
-    if record.get("manager_type") == "swarm":
-        fields["active_agent_id"] = swarm_next_agent(record)
-    return Group.model_validate(fields)
-
-
-def swarm_next_agent(group: dict[str, Any]) -> Optional[str]:
-    """Who receives a swarm group's next input (swarm-handoffs.md): the active agent, else the initial agent, else
-    `agent_ids[0]`. A stored choice that is no longer a participant (the list was modified) is passed over."""
-    agent_ids = group.get("agent_ids") or []
-    for candidate in (group.get("active_agent_id"), group.get("initial_agent_id")):
-        if candidate and candidate in agent_ids:
-            return str(candidate)
-    return str(agent_ids[0]) if agent_ids else None
 
 
 def _check_initial_agent(org: str, initial_agent_id: str, agent_ids: list[str]) -> None:
@@ -64,7 +48,7 @@ def _check_initial_agent(org: str, initial_agent_id: str, agent_ids: list[str]) 
     raise BadRequestError(f"initial_agent_id {initial_agent_id} is not one of the group's agent_ids")
 
 
-def load_group(actor: Actor, group_id: str) -> dict[str, Any]:
+def load_group(actor: Actor, group_id: str) -> GroupRecord:
     record = groups_dal.get_group(actor.organization_id, group_id) if is_storable_id(group_id) else None
     if record is None:
         raise group_not_found(group_id)
@@ -72,7 +56,7 @@ def load_group(actor: Actor, group_id: str) -> dict[str, Any]:
 
 
 def retrieve_group(actor: Actor, group_id: str) -> Group:
-    return to_group(load_group(actor, group_id))
+    return load_group(actor, group_id).to_group()
 
 
 def count_groups(actor: Actor) -> int:
@@ -109,7 +93,7 @@ def list_groups(
         descending=order == "desc",
         include_hidden=show_hidden,
     )
-    return [to_group(r) for r in records]
+    return [r.to_group() for r in records]
 
 
 def check_window(after: Optional[str], before: Optional[str], order: ListOrder = "asc") -> None:
@@ -132,12 +116,12 @@ def list_agent_groups(
     if not is_storable_id(agent_id) or agents_dal.get_agent(org, agent_id) is None:
         raise NotFoundError(f"Agent not found with id={agent_id}")
     group_ids = groups_dal.list_memberships(org, agent_id)
-    groups = [g for g in groups_dal.get_groups(org, group_ids) if agent_id in g["agent_ids"]]
+    groups = [g for g in groups_dal.get_groups(org, group_ids) if agent_id in g.agent_ids]
     if manager_type is not None:
-        groups = [g for g in groups if g["manager_type"] == manager_type]
-    groups.sort(key=lambda g: g["id"])
-    chosen = paging.window(groups, [g["id"] for g in groups], after=after, before=before, limit=limit, order=order, what="group")
-    return [to_group(g) for g in chosen]
+        groups = [g for g in groups if g.manager_type == manager_type]
+    groups.sort(key=lambda g: g.id)
+    chosen = paging.window(groups, [g.id for g in groups], after=after, before=before, limit=limit, order=order, what="group")
+    return [g.to_group() for g in chosen]
 
 
 def check_buffer_lengths(max_len: Any, min_len: Any) -> None:
@@ -164,7 +148,7 @@ def _missing_agents_error(missing: list[str]) -> NotFoundError:
     return NotFoundError(f"Items not found in agents: {set(missing)!r}")
 
 
-def _load_agents(org: str, agent_ids: list[str], manager_id: Optional[str]) -> dict[str, dict[str, Any]]:
+def _load_agents(org: str, agent_ids: list[str], manager_id: Optional[str]) -> dict[str, AgentRecord]:
     wanted = list(dict.fromkeys([*agent_ids, *([manager_id] if manager_id else [])]))
     found = agents_dal.get_agents(org, wanted) if wanted else {}
     missing = [a for a in dict.fromkeys(agent_ids) if a not in found]
@@ -175,13 +159,13 @@ def _load_agents(org: str, agent_ids: list[str], manager_id: Optional[str]) -> d
     return found
 
 
-def _check_dynamic_names(agent_ids: list[str], agents: dict[str, dict[str, Any]]) -> None:
-    names = [agents[a]["name"] for a in agent_ids]
+def _check_dynamic_names(agent_ids: list[str], agents: dict[str, AgentRecord]) -> None:
+    names = [agents[a].name for a in agent_ids]
     if len(set(names)) != len(names):
         raise BadRequestError("Duplicate agent names found in the provided agent IDs.")
 
 
-def _block_attachments(org: str, block_ids: list[str], agents: list[dict[str, Any]]) -> dict[str, dict[str, str]]:
+def _block_attachments(org: str, block_ids: list[str], agents: list[AgentRecord]) -> dict[str, dict[str, str]]:
     """Per agent, the shared blocks to attach (label -> id). Raises 404 for missing blocks, 409 for clashes."""
     if not block_ids:
         return {}
@@ -191,21 +175,21 @@ def _block_attachments(org: str, block_ids: list[str], agents: list[dict[str, An
         raise NotFoundError(f"Items not found in blocks: {set(missing)!r}")
     plan: dict[str, dict[str, str]] = {}
     for agent in agents:
-        labels: dict[str, str] = agent.get("block_labels") or {}
+        labels = agent.block_labels
         attach: dict[str, str] = {}
         for block_id in dict.fromkeys(block_ids):
-            label = blocks[block_id]["label"]
+            label = blocks[block_id].label
             current = labels.get(label) or attach.get(label)
             if current == block_id:
                 continue
             if current is not None:
                 raise ConflictError(
-                    f"Block label '{label}' is already used by block {current} on agent {agent['id']}; "
+                    f"Block label '{label}' is already used by block {current} on agent {agent.id}; "
                     f"cannot attach block {block_id}"
                 )
             attach[label] = block_id
         if attach:
-            plan[agent["id"]] = attach
+            plan[agent.id] = attach
     return plan
 
 
@@ -230,26 +214,29 @@ def create_group(actor: Actor, request: GroupCreate, project_id: Optional[str] =
         _check_dynamic_names(request.agent_ids, agents)
     attach = _block_attachments(org, request.shared_block_ids, list(agents.values()))
 
-    group: dict[str, Any] = {
-        "id": new_id("group"),
-        "manager_type": manager_type,
-        "agent_ids": list(request.agent_ids),
-        "description": request.description,
-        "shared_block_ids": list(dict.fromkeys(request.shared_block_ids)),
-        # The body's project (later Letta) wins over the `X-Project` header, as for agents.
-        "project_id": request.project_id or project_id or None,
-        "manager_agent_id": manager_id,
-        "hidden": bool(request.hidden),
-    }
-    group.update(_created_fields(config))
+    group = GroupRecord.model_validate(
+        {
+            "id": new_id("group"),
+            "manager_type": manager_type,
+            "agent_ids": list(request.agent_ids),
+            "description": request.description,
+            "shared_block_ids": list(dict.fromkeys(request.shared_block_ids)),
+            # The body's project (later Letta) wins over the `X-Project` header, as for agents.
+            "project_id": request.project_id or project_id or None,
+            "manager_agent_id": manager_id,
+            "hidden": bool(request.hidden),
+            "organization_id": org,
+            **_created_fields(config),
+        }
+    )
 
-    changes = _agent_changes(agents.keys(), attach, add_manager=(manager_id, group["id"]))
+    changes = _agent_changes(agents.keys(), attach, add_manager=(manager_id, group.id))
     try:
         groups_dal.create_group(org, group, changes, _since_now())
     except groups_dal.ConditionFailed as exc:
         # An agent vanished or a label was taken between our reads and the write.
         raise ConflictError("The group's agents or blocks changed while the group was being created; retry") from exc
-    return to_group(group)
+    return group.to_group()
 
 
 def _created_fields(config: Any) -> dict[str, Any]:
@@ -273,28 +260,29 @@ def _created_fields(config: Any) -> dict[str, Any]:
     return {}
 
 
-def _apply_update(group: dict[str, Any], config: Any) -> None:
-    """Apply a manager-config update in place. Falsy values are ignored, so partial updates work (contract §4.5)."""
+def _apply_update(group: GroupRecord, config: Any) -> None:
+    """Apply a manager-config update to `group` (the caller's copy). Falsy values are ignored, so partial updates work
+    (contract §4.5)."""
     if isinstance(config, (RoundRobinManagerUpdate, DynamicManagerUpdate, SwarmManagerUpdate)) and config.max_turns:
-        group["max_turns"] = config.max_turns
+        group.max_turns = config.max_turns
     if isinstance(config, SwarmManagerUpdate) and config.initial_agent_id:
-        group["initial_agent_id"] = config.initial_agent_id
+        group.initial_agent_id = config.initial_agent_id
     if isinstance(config, DynamicManagerUpdate) and config.termination_token:
-        group["termination_token"] = config.termination_token
+        group.termination_token = config.termination_token
     manager_id = getattr(config, "manager_agent_id", None)
     if not isinstance(config, (RoundRobinManagerUpdate, SwarmManagerUpdate)) and manager_id:
-        group["manager_agent_id"] = manager_id
+        group.manager_agent_id = manager_id
     if isinstance(config, SleeptimeManagerUpdate) and config.sleeptime_agent_frequency:
-        group["sleeptime_agent_frequency"] = config.sleeptime_agent_frequency
-        if group.get("turns_counter") is None:
-            group["turns_counter"] = -1
+        group.sleeptime_agent_frequency = config.sleeptime_agent_frequency
+        if group.turns_counter is None:
+            group.turns_counter = -1
     if isinstance(config, VoiceSleeptimeManagerUpdate):
         # Each bound is `sent or stored`, so a missing bound never trips the "both together" rule (§3.3).
-        max_len = config.max_message_buffer_length or group.get("max_message_buffer_length")
-        min_len = config.min_message_buffer_length or group.get("min_message_buffer_length")
+        max_len = config.max_message_buffer_length or group.max_message_buffer_length
+        min_len = config.min_message_buffer_length or group.min_message_buffer_length
         check_buffer_lengths(max_len, min_len)
-        group["max_message_buffer_length"] = max_len
-        group["min_message_buffer_length"] = min_len
+        group.max_message_buffer_length = max_len
+        group.min_message_buffer_length = min_len
 
 
 def _agent_changes(
@@ -327,63 +315,63 @@ def modify_group(actor: Actor, group_id: str, request: GroupUpdate, project_id: 
 def _modify_once(actor: Actor, group_id: str, request: GroupUpdate, project_id: Optional[str]) -> Group:
     org = actor.organization_id
     current = load_group(actor, group_id)
-    version = current["version"]
-    group = dict(current)
+    version = current.version
+    group = current.model_copy()  # changed by attribute assignment only: the lists it shares with `current` stay as read
     config = request.manager_config
     if config is not None:
-        if config.manager_type != group["manager_type"]:
+        if config.manager_type != group.manager_type:
             raise BadRequestError("Cannot change group pattern after creation")
         _apply_update(group, config)
     if request.description:
-        group["description"] = request.description
+        group.description = request.description
     if request.agent_ids:
-        if group["manager_type"] == "dynamic" and len(set(request.agent_ids)) != len(request.agent_ids):
+        if group.manager_type == "dynamic" and len(set(request.agent_ids)) != len(request.agent_ids):
             raise BadRequestError("Duplicate agent ids found in list")
-        group["agent_ids"] = list(request.agent_ids)
+        group.agent_ids = list(request.agent_ids)
     if request.project_id or project_id:
-        group["project_id"] = request.project_id or project_id
-    if group["manager_type"] == "swarm":
+        group.project_id = request.project_id or project_id
+    if group.manager_type == "swarm":
         _swarm_roles_after_update(org, group, current)
 
-    new_manager = group.get("manager_agent_id")
-    old_manager = current.get("manager_agent_id")
+    new_manager = group.manager_agent_id
+    old_manager = current.manager_agent_id
     changed_agents = request.agent_ids is not None and bool(request.agent_ids)
     changed_manager = new_manager != old_manager
-    agents: dict[str, dict[str, Any]] = {}
+    agents: dict[str, AgentRecord] = {}
     if changed_agents or changed_manager:
-        agents = _load_agents(org, group["agent_ids"] if changed_agents else [], new_manager if changed_manager else None)
-    if changed_agents and group["manager_type"] == "dynamic":
-        _check_dynamic_names(group["agent_ids"], agents)
+        agents = _load_agents(org, group.agent_ids if changed_agents else [], new_manager if changed_manager else None)
+    if changed_agents and group.manager_type == "dynamic":
+        _check_dynamic_names(group.agent_ids, agents)
 
-    old_members = list(dict.fromkeys(current["agent_ids"]))
-    new_members = list(dict.fromkeys(group["agent_ids"]))
+    old_members = list(dict.fromkeys(current.agent_ids))
+    new_members = list(dict.fromkeys(group.agent_ids))
     added = [a for a in new_members if a not in old_members]
     removed = [a for a in old_members if a not in new_members]
     # New participants get the group's shared blocks, as at create time.
     newcomers = [agents[a] for a in added if a in agents]
     if changed_manager and new_manager in agents:
         newcomers.append(agents[new_manager])
-    attach = _block_attachments(org, group.get("shared_block_ids") or [], newcomers) if newcomers else {}
+    attach = _block_attachments(org, group.shared_block_ids, newcomers) if newcomers else {}
     changes = _agent_changes(
-        [a["id"] for a in newcomers],
+        [a.id for a in newcomers],
         attach,
         add_manager=(new_manager if changed_manager else None, group_id),
         remove_manager=(old_manager if changed_manager else None, group_id),
     )
     if group == current:
-        return to_group(group)
+        return group.to_group()
     groups_dal.update_group(org, group, version, added, removed, changes, _since_now())
-    return to_group(group)
+    return group.to_group()
 
 
-def _swarm_roles_after_update(org: str, group: dict[str, Any], current: dict[str, Any]) -> None:
+def _swarm_roles_after_update(org: str, group: GroupRecord, current: GroupRecord) -> None:
     """A swarm's initial agent stays a participant (400/404 otherwise); an active agent that no longer is one is
     forgotten, so the next input goes to the initial agent (swarm-handoffs.md)."""
-    initial = group.get("initial_agent_id")
-    if initial and (initial != current.get("initial_agent_id") or group["agent_ids"] != current["agent_ids"]):
-        _check_initial_agent(org, initial, group["agent_ids"])
-    if group.get("active_agent_id") and group["active_agent_id"] not in group["agent_ids"]:
-        group["active_agent_id"] = None
+    initial = group.initial_agent_id
+    if initial and (initial != current.initial_agent_id or group.agent_ids != current.agent_ids):
+        _check_initial_agent(org, initial, group.agent_ids)
+    if group.active_agent_id and group.active_agent_id not in group.agent_ids:
+        group.active_agent_id = None
 
 
 def delete_group(actor: Actor, group_id: str) -> GroupDeleted:

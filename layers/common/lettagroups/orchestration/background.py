@@ -20,6 +20,7 @@ from ..ids import new_id
 from ..models.presentation import parse_arguments
 from ..models.records import RunRecord
 from ..models.stored import StoredMessage
+from ..models.stored_entities import GroupRecord
 from ..observability import logger
 from . import prompts, starter, steps
 from .failure import RetryableStepError, RunFailure
@@ -46,16 +47,14 @@ def plan(state: RunState, pending: steps.Pending) -> Plan:
     if pending.result.replayed:
         return _planned_before(state)
     group, agents = groups_dal.get_group_with_agents(state.org_id, str(state.group_id), [str(state.manager_agent_id)])
-    main = agents.get(str(state.manager_agent_id)) or {}
-    if group is None or not main.get("enable_sleeptime"):
+    main = agents.get(str(state.manager_agent_id))
+    if group is None or main is None or not main.enable_sleeptime:
         return Plan(run_ids=[])  # the main agent runs alone, as a plain agent (§8.4)
-    if group["manager_type"] == "voice_sleeptime":
+    if group.manager_type == "voice_sleeptime":
         fields, passes = _voice(state, group, pending)
     else:
         fields, passes = _sleeptime(state, group, pending)
-    actions = (
-        [groups_dal.fields_update_action(state.org_id, str(state.group_id), int(group["version"]), fields)] if fields else []
-    )
+    actions = [groups_dal.fields_update_action(state.org_id, str(state.group_id), group.version, fields)] if fields else []
     planned = [(new_id("run"), p) for p in passes]
     actions += [runs_dal.put_run_action(state.org_id, _run_record(state, run_id, p)) for run_id, p in planned]
     return Plan(passes=planned, actions=actions, run_ids=[run_id for run_id, _ in planned])
@@ -79,33 +78,31 @@ def _pass(state: RunState, agent_id: str, mode: str, **bounds: Any) -> Backgroun
     )
 
 
-def _sleeptime(state: RunState, group: dict[str, Any], pending: steps.Pending) -> tuple[dict[str, Any], list[BackgroundPass]]:
+def _sleeptime(state: RunState, group: GroupRecord, pending: steps.Pending) -> tuple[dict[str, Any], list[BackgroundPass]]:
     """§8.4 steps 2-3: count the turn; on a trigger move `last_processed_message_id` to this run's last message."""
-    frequency = group.get("sleeptime_agent_frequency")
-    frequency_set = isinstance(frequency, int) and frequency > 0
+    frequency = group.sleeptime_agent_frequency
+    frequency_set = frequency is not None and frequency > 0
     fields: dict[str, Any] = {}
-    if isinstance(frequency, int) and frequency > 0:
-        counter = group.get("turns_counter")
-        fields["turns_counter"] = (int(-1 if counter is None else counter) + 1) % frequency
+    if frequency is not None and frequency > 0:
+        counter = group.turns_counter
+        fields["turns_counter"] = ((-1 if counter is None else counter) + 1) % frequency
         if fields["turns_counter"] != 0:
             return fields, []
     message_ids = [*state.input_ids, *pending.result.output_ids]
     if message_ids:
         fields["last_processed_message_id"] = message_ids[-1]
-    prev = group.get("last_processed_message_id")
+    prev = group.last_processed_message_id
     first = message_ids[0] if message_ids else None
-    return fields, [
-        _pass(state, a, "sleeptime", prev=prev, first_id=first, frequency_set=frequency_set) for a in group["agent_ids"]
-    ]
+    return fields, [_pass(state, a, "sleeptime", prev=prev, first_id=first, frequency_set=frequency_set) for a in group.agent_ids]
 
 
-def _voice(state: RunState, group: dict[str, Any], pending: steps.Pending) -> tuple[dict[str, Any], list[BackgroundPass]]:
+def _voice(state: RunState, group: GroupRecord, pending: steps.Pending) -> tuple[dict[str, Any], list[BackgroundPass]]:
     """§8.5 steps 2-3: when the voice agent's in-context messages (the system message and those after the cut, as
     Letta counts them) exceed the buffer, keep the system message and about the last `min`, moving the cut forward to
     the next user message; the evicted chunk (and what remains) goes to the sleeptime agent."""
-    max_len = int(group.get("max_message_buffer_length") or DEFAULT_MAX_BUFFER)
-    min_len = int(group.get("min_message_buffer_length") or DEFAULT_MIN_BUFFER)
-    cut = group.get("context_after_message_id")
+    max_len = group.max_message_buffer_length or DEFAULT_MAX_BUFFER
+    min_len = group.min_message_buffer_length or DEFAULT_MIN_BUFFER
+    cut = group.context_after_message_id
     main = str(state.manager_agent_id)
     visible = steps.visible_history(state, main, after=cut) + [m for m in pending.result.outputs if m.id not in state.input_ids]
     if 1 + len(visible) <= max_len:
@@ -116,7 +113,7 @@ def _voice(state: RunState, group: dict[str, Any], pending: steps.Pending) -> tu
     if keep_from == 0 or keep_from >= len(visible):
         return {}, []
     evicted_until, last_id = visible[keep_from - 1].id, visible[-1].id
-    passes = [_pass(state, a, "voice", prev=cut, evicted_until=evicted_until, last_id=last_id) for a in group["agent_ids"]]
+    passes = [_pass(state, a, "voice", prev=cut, evicted_until=evicted_until, last_id=last_id) for a in group.agent_ids]
     return {"context_after_message_id": evicted_until}, passes
 
 

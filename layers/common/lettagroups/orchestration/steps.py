@@ -152,7 +152,7 @@ def compute(state: RunState, spec: StepSpec) -> Pending:
         loaded: Loaded = load_step(request)
         batcher = None
         if loaded.record is None and spec.stream and state.config.stream_tokens:
-            if supports_token_streaming(loaded.agent.get("llm_config") or {}):
+            if supports_token_streaming(loaded.agent.llm_config):
                 batcher = DeltaBatcher(state.org_id, state.run_id, state.seq, state.config.include_return_message_types)
         try:
             result = run_step(request, loaded, delta_sink=batcher)

@@ -4,11 +4,12 @@ the manager's or the speaker's reply ends the run. One task runs both steps of a
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any, Optional
+from typing import Optional
 
 from ...dal import agents as agents_dal
 from ...ids import new_id
 from ...models.presentation import send_message_texts, unpack_message
+from ...models.stored_entities import BlockRecord
 from .. import prompts, steps
 from ..failure import retryable
 from ..state import RunState
@@ -96,45 +97,44 @@ def attach_participant_personas(state: RunState) -> None:
     manager = agents.get(manager_id)
     if manager is None:
         return
-    persona_ids = {a: (agents[a].get("block_labels") or {}).get("persona") for a in state.agent_ids if a in agents}
-    blocks = agents_dal.get_blocks(
-        org, [b for b in persona_ids.values() if b] + list((manager.get("block_labels") or {}).values())
-    )
-    labels: dict[str, str] = dict(manager.get("block_labels") or {})
-    block_ids: list[str] = list(manager.get("block_ids") or [])
-    new_blocks: list[dict[str, Any]] = []
-    changed: list[tuple[dict[str, Any], int]] = []
+    persona_ids = {a: agents[a].block_labels.get("persona") for a in state.agent_ids if a in agents}
+    blocks = agents_dal.get_blocks(org, [b for b in persona_ids.values() if b] + list(manager.block_labels.values()))
+    labels = dict(manager.block_labels)
+    block_ids = list(manager.block_ids)
+    new_blocks: list[BlockRecord] = []
+    changed: list[tuple[BlockRecord, int]] = []
     now = datetime.now(UTC).isoformat()
     for agent_id, persona_id in persona_ids.items():
-        value = str(blocks.get(persona_id, {}).get("value", "")) if persona_id else ""
+        persona = blocks.get(persona_id) if persona_id else None
+        value = persona.value if persona is not None else ""
         existing = labels.get(agent_id)
         if existing and existing in blocks:
             block = blocks[existing]
-            if block.get("value") != value:
-                changed.append(({**block, "value": value, "last_updated_by_id": state.user_id}, int(block.get("version", 0))))
+            if block.value != value:
+                changed.append((block.model_copy(update={"value": value, "last_updated_by_id": state.user_id}), block.version))
             continue
-        block = {
-            "id": new_id("block"),
-            "label": agent_id,
-            "value": value,
-            "limit": max(5000, len(value)),
-            "name": None,
-            "is_template": False,
-            "description": f"Persona of participant {agents[agent_id].get('name')}",
-            "metadata": {},
-            "organization_id": org,
-            "created_by_id": state.user_id,
-            "last_updated_by_id": state.user_id,
-            "created_at": now,
-        }
+        block = BlockRecord(
+            id=new_id("block"),
+            label=agent_id,
+            value=value,
+            limit=max(5000, len(value)),
+            name=None,
+            is_template=False,
+            description=f"Persona of participant {agents[agent_id].name}",
+            metadata={},
+            organization_id=org,
+            created_by_id=state.user_id,
+            last_updated_by_id=state.user_id,
+            created_at=now,
+        )
         new_blocks.append(block)
-        labels[agent_id] = block["id"]
-        block_ids.append(block["id"])
+        labels[agent_id] = block.id
+        block_ids.append(block.id)
     try:
         for block, version in changed:
             agents_dal.replace_block(org, block, version)
         if new_blocks:
-            updated = {**manager, "block_labels": labels, "block_ids": block_ids, "updated_at": now}
-            agents_dal.transact_write(org, new_blocks=new_blocks, replaced_agents=[(updated, int(manager.get("version", 0)))])
+            updated = manager.model_copy(update={"block_labels": labels, "block_ids": block_ids, "updated_at": now})
+            agents_dal.transact_write(org, new_blocks=new_blocks, replaced_agents=[(updated, manager.version)])
     except agents_dal.ConditionFailed as exc:
         raise retryable("the manager's blocks changed concurrently", kind="conflict") from exc

@@ -98,8 +98,6 @@ def _remember_active(state: RunState, agent_id: str) -> list[dict[str, Any]]:
     """The write that makes `agent_id` the group's active agent, for the step's transaction (none when it already
     is, or the group is gone)."""
     group = groups_dal.get_group(state.org_id, str(state.group_id))
-    if group is None or group.get("active_agent_id") == agent_id:
+    if group is None or group.active_agent_id == agent_id:
         return []
-    return [
-        groups_dal.fields_update_action(state.org_id, str(state.group_id), int(group["version"]), {"active_agent_id": agent_id})
-    ]
+    return [groups_dal.fields_update_action(state.org_id, str(state.group_id), group.version, {"active_agent_id": agent_id})]
