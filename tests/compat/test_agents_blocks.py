@@ -25,7 +25,8 @@ from letta_client import (
 )
 from letta_client.core.api_error import ApiError
 
-from compat_helpers import Tracker, assert_error, unique
+from support.shapes import assert_error
+from support.trackers import Tracker, unique
 
 pytestmark = pytest.mark.compat
 

@@ -11,7 +11,6 @@ from typing import Any
 
 import httpx
 import pytest
-from contract_shapes import GROUP_KEYS
 from letta_client import (
     CreateBlock,
     DynamicManager,
@@ -28,7 +27,8 @@ from letta_client import (
 from letta_client.core.api_error import ApiError
 from letta_client.errors.unprocessable_entity_error import UnprocessableEntityError
 
-from compat_helpers import Tracker, assert_error, unique
+from support.shapes import GROUP_KEYS, assert_error
+from support.trackers import Tracker, unique
 
 pytestmark = pytest.mark.compat
 
