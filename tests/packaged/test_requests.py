@@ -8,7 +8,6 @@ from __future__ import annotations
 import copy
 import json
 import subprocess
-import time
 import uuid
 from pathlib import Path
 from typing import Any
@@ -34,7 +33,7 @@ from support.events import EVENTS, authorizer_context, load_event, substitute
 from support.fake_openai import FakeOpenAI, tool_call_answer
 from support.group_run import run_round_robin, start_run
 from support.packaged import PackagedLambda
-from support.servers import closed_port, stop_process
+from support.servers import closed_port, stop_process, wait_until_serving
 
 pytestmark = pytest.mark.filterwarnings("ignore:No application metrics to publish")
 
@@ -223,16 +222,8 @@ def stream_server(built: Built, built_functions, python313: str, emulation: Any,
         lambda_command(function, python313, serve), cwd=function.code_dir, env=env, stdout=log.open("w"), stderr=subprocess.STDOUT
     )
     url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            httpx.get(f"{url}/v1/runs/none/stream", timeout=1)
-            break
-        except httpx.HTTPError:
-            if proc.poll() is not None or time.monotonic() > deadline:
-                proc.kill()
-                raise RuntimeError(f"packaged stream app did not start:\n{log.read_text()[-3000:]}") from None
-            time.sleep(0.1)
+    if not wait_until_serving(proc, lambda: httpx.get(f"{url}/v1/runs/none/stream", timeout=1) is not None, timeout=30):
+        raise RuntimeError(f"packaged stream app did not start:\n{log.read_text()[-3000:]}")
     try:
         yield url
     finally:

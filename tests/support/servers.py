@@ -1,5 +1,5 @@
-"""Servers the tests start and stop: the local server (`make run`) in a subprocess on a free port, and the ports and
-process handling they share."""
+"""Servers the tests start and stop: the local server (`make run`) in a subprocess on a free port, and what starting
+and stopping a server process takes (waiting until it serves, stopping it, a port nothing listens on)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -31,6 +31,24 @@ def stop_process(proc: subprocess.Popen) -> None:
         proc.kill()
 
 
+def wait_until_serving(proc: subprocess.Popen, probe: Callable[[], bool], timeout: float) -> bool:
+    """Poll `probe` (an HTTP request that says whether the server is up) until it says so: True; or, once the process
+    has exited or `timeout` seconds have passed, kill the process: False."""
+    import httpx
+
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            if probe():
+                return True
+        except httpx.HTTPError:
+            pass
+        if proc.poll() is not None or time.monotonic() > deadline:
+            proc.kill()
+            return False
+        time.sleep(0.1)
+
+
 @contextlib.contextmanager
 def local_server(extra_env: dict[str, str] | None = None, log_name: str = "local-server.log") -> Iterator[str]:
     """`make run` in a subprocess on a free port, with `extra_env`; yields its base URL."""
@@ -50,17 +68,8 @@ def local_server(extra_env: dict[str, str] | None = None, log_name: str = "local
     log = open(cache / log_name, "w") if cache.exists() else subprocess.DEVNULL
     proc = subprocess.Popen([sys.executable, "-m", "lettagroups_local"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
-    deadline = time.time() + 60
-    while True:
-        try:
-            if httpx.get(f"{url}/v1/health/", timeout=1).status_code == 200:
-                break
-        except httpx.HTTPError:
-            pass
-        if proc.poll() is not None or time.time() > deadline:
-            proc.kill()
-            raise RuntimeError(f"local server did not start; see .pytest_cache/{log_name}")
-        time.sleep(0.1)
+    if not wait_until_serving(proc, lambda: httpx.get(f"{url}/v1/health/", timeout=1).status_code == 200, timeout=60):
+        raise RuntimeError(f"local server did not start; see .pytest_cache/{log_name}")
     try:
         yield url
     finally:
