@@ -15,7 +15,6 @@ import re
 import threading
 import time
 import uuid
-from collections.abc import Callable
 from typing import Any
 
 import httpx
@@ -33,10 +32,9 @@ from letta_client import (
     UpdateSystemMessage,
     VoiceSleeptimeManager,
 )
-from letta_client.core.api_error import ApiError
 
 from support.runs import wait_for_run_sdk
-from support.sdk import offline_llm, say
+from support.sdk import api_error, offline_llm, say
 from support.shapes import assert_error
 from support.trackers import Tracker, unique
 
@@ -54,14 +52,6 @@ def _agents(made: Tracker, names: list[str], **kwargs: Any) -> list[Any]:
 
 def _transcript(letta: Letta, group_id: str) -> list[dict[str, Any]]:
     return [m.model_dump() for m in letta.groups.messages.list(group_id, limit=100)]
-
-
-def _api_error(call: Callable[[], Any], status: int) -> Any:
-    """The SDK call fails with `status`; returns the parsed error body."""
-    with pytest.raises(ApiError) as caught:
-        call()
-    assert caught.value.status_code == status, caught.value.body
-    return caught.value.body
 
 
 def _groups_described(letta: Letta, description: str) -> list[str]:
@@ -112,7 +102,7 @@ def test_modify_message_refuses_assistant_edit_of_a_tool_call_and_unknown_types(
     before = _transcript(letta, group.id)
 
     # When an assistant edit ({"content": ...}, no message_type) targets that tool-call message
-    body = _api_error(
+    body = api_error(
         lambda: letta.groups.messages.modify(group.id, broadcast.id, request=UpdateAssistantMessage(content="x")), 400
     )
     # Then it is refused with the type it resolved to, and nothing changed
@@ -187,7 +177,7 @@ def test_send_pre_run_checks_write_nothing(letta: Letta, made: Tracker, http: ht
 
     # When a non-streaming send carries an invalid input after a valid one
     if isinstance(message["content"], str):
-        body = _api_error(lambda: letta.groups.messages.create(group.id, messages=[*say("valid"), MessageCreate(**message)]), 400)
+        body = api_error(lambda: letta.groups.messages.create(group.id, messages=[*say("valid"), MessageCreate(**message)]), 400)
     else:  # letta-client 0.1.138's ToolCallContent serialises as type "tool_return", so the SDK cannot send this part
         answer = http.post(f"/v1/groups/{group.id}/messages", json={"messages": [{"role": "user", "content": "valid"}, message]})
         assert answer.status_code == 400, answer.text
@@ -210,7 +200,7 @@ def test_send_after_participant_deleted_is_404_before_running(letta: Letta, made
 
     # When a participant is deleted and the group is sent a message
     letta.agents.delete(velma.id)
-    body = _api_error(lambda: letta.groups.messages.create(group.id, messages=say("anyone there?")), 404)
+    body = api_error(lambda: letta.groups.messages.create(group.id, messages=say("anyone there?")), 404)
 
     # Then the send is a 404 naming the missing agent, and nothing ran or was written
     assert set(body) == {"detail"} and velma.id in body["detail"]
@@ -355,7 +345,7 @@ def test_non_retryable_model_failure_is_a_424_naming_the_run_and_keeps_completed
     group = made.group([good.id, bad.id], description="fails mid-run")
 
     # When the user sends a message
-    body = _api_error(lambda: letta.groups.messages.create(group.id, messages=say("boom")), 424)
+    body = api_error(lambda: letta.groups.messages.create(group.id, messages=say("boom")), 424)
 
     # Then the answer names the failed run and the model's error, with no partial response
     assert re.fullmatch(r"Run run-[0-9a-f-]{36} failed: offline model: injected bad_request fault.*", body["detail"]), body
@@ -387,7 +377,7 @@ def test_voice_buffer_rules_on_create(letta: Letta, made: Tracker, bounds: dict[
     description = unique("buffers")
 
     # When a voice_sleeptime group is created with buffer bounds that break a rule
-    body = _api_error(
+    body = api_error(
         lambda: letta.groups.create(
             agent_ids=[sleeper.id],
             description=description,
@@ -476,7 +466,7 @@ def test_voice_sleeptime_group_with_two_participants_cannot_send(letta: Letta, m
     assert (group.manager_type, group.agent_ids) == ("voice_sleeptime", [first.id, second.id])
 
     # When the group is sent a message
-    body = _api_error(lambda: letta.groups.messages.create(group.id, messages=say("hello")), 400)
+    body = api_error(lambda: letta.groups.messages.create(group.id, messages=say("hello")), 400)
 
     # Then it is refused before running, and nothing is written
     assert set(body) == {"detail"} and body["detail"], body
@@ -536,7 +526,7 @@ def test_rule_checks_come_before_existence_checks(
         manager_config = {**manager_config, "initial_agent_id": _agents(made, ["scooby"])[0].id}
 
     # When the group is created
-    body = _api_error(
+    body = api_error(
         lambda: letta.groups.create(agent_ids=agent_ids, description=description, manager_config=manager_config), 400
     )
 
