@@ -11,7 +11,7 @@ from collections.abc import Iterator
 import pytest
 from letta_client import Letta
 
-from compat_helpers import Tracker
+from support.trackers import Tracker
 
 
 @pytest.fixture

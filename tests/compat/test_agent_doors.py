@@ -14,31 +14,18 @@ from letta_client import (
     CompletionCreateParamsNonStreaming,
     CreateBlock,
     Letta,
-    MessageCreate,
     SleeptimeManagerUpdate,
     UpdateUserMessage,
     VoiceSleeptimeManagerUpdate,
 )
 from letta_client.core.api_error import ApiError
 
-from compat_helpers import Tracker, assert_error
+from support.runs import wait_for_run_sdk
+from support.sdk import say
+from support.shapes import assert_error
+from support.trackers import Tracker
 
 pytestmark = pytest.mark.compat
-
-TERMINAL = ("completed", "failed", "cancelled")
-
-
-def _say(text: str) -> list[MessageCreate]:
-    return [MessageCreate(role="user", content=text)]
-
-
-def _wait(letta: Letta, run_id: str, timeout: float = 20.0) -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        run = letta.runs.retrieve(run_id)
-        if run.status in TERMINAL or time.monotonic() > deadline:
-            return run
-        time.sleep(0.05)
 
 
 def _blocks(persona: str = "I help.", human: str = "My favorite color is lavender") -> list[CreateBlock]:
@@ -49,15 +36,15 @@ def test_an_agent_is_messaged_through_every_door_of_the_sdk(letta: Letta, made: 
     # Given an agent that manages no group
     fred = made.agent("fred", memory_blocks=_blocks("I am Fred."))
     # When it is messaged (sync), Then it answers alone: reasoning and reply, usage by model calls
-    response = letta.agents.messages.create(fred.id, messages=_say("hello fred"))
+    response = letta.agents.messages.create(fred.id, messages=say("hello fred"))
     assert [m.message_type for m in response.messages] == ["reasoning_message", "assistant_message"]
     assert response.usage.step_count == 1
     # When it is streamed to, Then the steps arrive, then usage
-    chunks = list(letta.agents.messages.create_stream(fred.id, messages=_say("stream please")))
+    chunks = list(letta.agents.messages.create_stream(fred.id, messages=say("stream please")))
     assert [getattr(c, "message_type", None) for c in chunks] == ["reasoning_message", "assistant_message", "usage_statistics"]
     # When it is messaged asynchronously, Then a Run comes back and completes with the reply
-    run = letta.agents.messages.create_async(fred.id, messages=_say("in the background"))
-    assert _wait(letta, run.id).status == "completed"
+    run = letta.agents.messages.create_async(fred.id, messages=say("in the background"))
+    assert wait_for_run_sdk(letta, run.id).status == "completed"
     assert [m.message_type for m in letta.runs.messages.list(run.id)] == ["reasoning_message", "assistant_message"]
     # And the runs lists know it
     assert run.id in [r.id for r in letta.runs.list(agent_ids=[fred.id])]
@@ -102,7 +89,7 @@ def test_sleeptime_groups_through_the_main_agent_as_letta_tests_them(letta: Lett
     run_ids: list[str] = []
     texts = ["my favorite color is orange", "not particularly", "actually coral", "new subject", "african spear", "indeed"]
     for i, text in enumerate(texts):
-        response = letta.agents.messages.create(main.id, messages=_say(text))
+        response = letta.agents.messages.create(main.id, messages=say(text))
         assert len(response.messages) > 0
         assert len(response.usage.run_ids or []) == (i + 1) % 2
         run_ids.extend(response.usage.run_ids or [])
@@ -110,7 +97,7 @@ def test_sleeptime_groups_through_the_main_agent_as_letta_tests_them(letta: Lett
     # SL-6: each background run is running or completed
     time.sleep(0.5)
     assert all(letta.runs.retrieve(r).status in ("running", "completed") for r in run_ids)
-    assert all(_wait(letta, r).status == "completed" for r in run_ids)
+    assert all(wait_for_run_sdk(letta, r).status == "completed" for r in run_ids)
     # SL-7: deleting the main agent deletes its group and its sleeptime agent
     letta.agents.delete(main.id)
     for call in (lambda: letta.groups.retrieve(group.id), lambda: letta.agents.retrieve(sleeper_id)):
@@ -173,7 +160,7 @@ def test_voice_agents_as_letta_tests_them(letta: Letta, made: Tracker, http: htt
             json={"model": "m", "stream": True, "messages": [{"role": "user", "content": text}]},
         )
     background = letta.runs.list(agent_ids=[sleeper_id])
-    assert background and all(_wait(letta, r.id).status == "completed" for r in background)
+    assert background and all(wait_for_run_sdk(letta, r.id).status == "completed" for r in background)
     # And a non-voice agent is refused with 400, before anything runs
     plain = made.agent("not_voice")
     body = {"model": "m", "stream": True, "messages": [{"role": "user", "content": "hi"}]}

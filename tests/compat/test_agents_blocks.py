@@ -7,8 +7,6 @@ VO-1, VO-2.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 import httpx
 import pytest
 from letta_client import (
@@ -25,7 +23,9 @@ from letta_client import (
 )
 from letta_client.core.api_error import ApiError
 
-from compat_helpers import Tracker, assert_error, unique
+from support.sdk import api_status
+from support.shapes import assert_error
+from support.trackers import Tracker, unique
 
 pytestmark = pytest.mark.compat
 
@@ -43,12 +43,6 @@ EMBEDDING = EmbeddingConfig(
     embedding_chunk_size=300,
 )
 MEMORY_EDIT_TOOLS = {"core_memory_append", "core_memory_replace", "archival_memory_insert"}
-
-
-def status_of(call: Callable[[], object]) -> int:
-    with pytest.raises(ApiError) as caught:
-        call()
-    return caught.value.status_code or 0
 
 
 def tool_names(agent: AgentState) -> list[str]:
@@ -199,8 +193,8 @@ def test_sleeptime_agent_creates_its_group(letta: Letta, made: Tracker) -> None:
     # When the main agent is deleted (SL-7)
     letta.agents.delete(main.id)
     # Then the group and the sleeptime agent are gone too, and the count says so
-    assert status_of(lambda: letta.groups.retrieve(group.id)) == 404
-    assert status_of(lambda: letta.agents.retrieve(sleeper.id)) == 404
+    assert api_status(lambda: letta.groups.retrieve(group.id))[0] == 404
+    assert api_status(lambda: letta.agents.retrieve(sleeper.id))[0] == 404
     assert letta.agents.list(project_id=project) == []
 
 
@@ -239,13 +233,13 @@ def test_voice_agent_creates_a_voice_sleeptime_group(letta: Letta, made: Tracker
     assert holders(letta, human.id, project) == {voice.id, sleeper.id}
     # When the voice agent is deleted, then the group and the sleeptime agent go with it (VO-2)
     letta.agents.delete(voice.id)
-    assert status_of(lambda: letta.groups.retrieve(group.id)) == 404
-    assert status_of(lambda: letta.agents.retrieve(sleeper.id)) == 404
+    assert api_status(lambda: letta.groups.retrieve(group.id))[0] == 404
+    assert api_status(lambda: letta.agents.retrieve(sleeper.id))[0] == 404
 
 
 def test_voice_agent_without_sleeptime_is_refused(letta: Letta) -> None:
     before = len(letta.agents.list(limit=10_000))
-    assert status_of(lambda: letta.agents.create(name="v", agent_type="voice_convo_agent")) == 400
+    assert api_status(lambda: letta.agents.create(name="v", agent_type="voice_convo_agent"))[0] == 400
     assert len(letta.agents.list(limit=10_000)) == before
 
 

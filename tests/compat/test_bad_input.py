@@ -13,7 +13,7 @@ from letta_client import Letta
 
 from lettagroups.models.groups import MAX_GROUP_AGENTS
 
-from compat_helpers import assert_error
+from support.shapes import assert_error
 
 pytestmark = pytest.mark.compat
 

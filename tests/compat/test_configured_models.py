@@ -9,36 +9,25 @@ send's answer, the stream's error frame and the run record, never with a substit
 from __future__ import annotations
 
 import re
-import socket
 import threading
 import time
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from letta_client import CreateBlock, Letta, LlmConfig, MessageCreate
+from letta_client import CreateBlock, Letta, LlmConfig
 from letta_client.core.api_error import ApiError
 
-from compat_helpers import Tracker
-from fake_openai import FakeOpenAI, tool_call_answer
+from support.fake_openai import FakeOpenAI, tool_call_answer
+from support.sdk import say
+from support.servers import closed_port
+from support.trackers import Tracker
 
 pytestmark = pytest.mark.compat
-
-
-@pytest.fixture
-def fake_openai() -> Iterator[FakeOpenAI]:
-    server = FakeOpenAI().start()
-    yield server
-    server.stop()
 
 
 def configured(made: Tracker, name: str, endpoint: str) -> Any:
     llm = LlmConfig(model="llama3.2", model_endpoint_type="ollama", model_endpoint=endpoint, context_window=8192)
     return made.agent(name, memory_blocks=[CreateBlock(label="persona", value=f"I am {name}.")], llm_config=llm)
-
-
-def say(text: str) -> list[MessageCreate]:
-    return [MessageCreate(role="user", content=text)]
 
 
 def test_an_agent_configured_with_an_openai_compatible_endpoint_calls_it(letta: Letta, made: Tracker, fake_openai: FakeOpenAI):
@@ -61,15 +50,9 @@ def test_an_agent_configured_with_an_openai_compatible_endpoint_calls_it(letta: 
     assert said[1][0] == "velma" and said[1][1].startswith("I'm velma.")
 
 
-def _closed_endpoint() -> str:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return f"http://127.0.0.1:{sock.getsockname()[1]}/v1"
-
-
 def test_an_unreachable_configured_model_fails_the_run_naming_provider_and_endpoint(letta: Letta, made: Tracker, http: Any):
     # Given three groups whose agent's configured endpoint has nothing listening
-    endpoint = _closed_endpoint()
+    endpoint = f"http://127.0.0.1:{closed_port()}/v1"
     expected = f"openai_compatible model at {endpoint} could not be reached"
     groups = [made.group([configured(made, f"down{i}", endpoint).id]) for i in range(3)]
     outcome: dict[str, Any] = {}

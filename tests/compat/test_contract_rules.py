@@ -15,7 +15,6 @@ import re
 import threading
 import time
 import uuid
-from collections.abc import Callable
 from typing import Any
 
 import httpx
@@ -23,7 +22,6 @@ import pytest
 from letta_client import (
     CreateBlock,
     Letta,
-    LlmConfig,
     MessageCreate,
     RoundRobinManagerUpdate,
     SupervisorManager,
@@ -34,9 +32,11 @@ from letta_client import (
     UpdateSystemMessage,
     VoiceSleeptimeManager,
 )
-from letta_client.core.api_error import ApiError
 
-from compat_helpers import Tracker, assert_error, unique
+from support.runs import wait_for_run_sdk
+from support.sdk import api_error, offline_llm, say
+from support.shapes import assert_error
+from support.trackers import Tracker, unique
 
 pytestmark = pytest.mark.compat
 
@@ -50,33 +50,8 @@ def _agents(made: Tracker, names: list[str], **kwargs: Any) -> list[Any]:
     ]
 
 
-def _offline(model: str) -> LlmConfig:
-    """The built-in offline model with a fault spec in its name (agent/providers/offline_faults.py)."""
-    return LlmConfig(model=f"letta-offline?{model}", model_endpoint_type="offline", context_window=16384)
-
-
-def _say(text: str) -> list[MessageCreate]:
-    return [MessageCreate(role="user", content=text)]
-
-
 def _transcript(letta: Letta, group_id: str) -> list[dict[str, Any]]:
     return [m.model_dump() for m in letta.groups.messages.list(group_id, limit=100)]
-
-
-def _api_error(call: Callable[[], Any], status: int) -> Any:
-    """The SDK call fails with `status`; returns the parsed error body."""
-    with pytest.raises(ApiError) as caught:
-        call()
-    assert caught.value.status_code == status, caught.value.body
-    return caught.value.body
-
-
-def _wait_run(letta: Letta, run_id: str, timeout: float = 20.0) -> Any:
-    deadline = time.monotonic() + timeout
-    while (run := letta.runs.retrieve(run_id)).status not in ("completed", "failed", "cancelled"):
-        assert time.monotonic() < deadline, f"run {run_id} still {run.status}"
-        time.sleep(0.1)
-    return run
 
 
 def _groups_described(letta: Letta, description: str) -> list[str]:
@@ -120,14 +95,14 @@ def test_modify_message_refuses_assistant_edit_of_a_tool_call_and_unknown_types(
     workers = _agents(made, ["fred", "velma"])
     (boss,) = _agents(made, ["scooby"])
     group = made.group([w.id for w in workers], manager_config=SupervisorManager(manager_agent_id=boss.id))
-    response = letta.groups.messages.create(group.id, messages=_say("ask everyone what they like"))
+    response = letta.groups.messages.create(group.id, messages=say("ask everyone what they like"))
     broadcast = response.messages[1]
     assert broadcast.message_type == "tool_call_message"
     assert broadcast.tool_call.name == "send_message_to_all_agents_in_group"
     before = _transcript(letta, group.id)
 
     # When an assistant edit ({"content": ...}, no message_type) targets that tool-call message
-    body = _api_error(
+    body = api_error(
         lambda: letta.groups.messages.modify(group.id, broadcast.id, request=UpdateAssistantMessage(content="x")), 400
     )
     # Then it is refused with the type it resolved to, and nothing changed
@@ -151,7 +126,7 @@ def test_reversed_round_robin_after_reset_ma_4e(letta: Letta, made: Tracker):
     # Given four agents in a round robin group that has already talked once
     agents = _agents(made, ["fred", "velma", "daphne", "shaggy"])
     group = made.group([a.id for a in agents], description="holiday chat")
-    assert letta.groups.messages.create(group.id, messages=_say("what is everyone up to?")).usage.step_count == 4
+    assert letta.groups.messages.create(group.id, messages=say("what is everyone up to?")).usage.step_count == 4
     # And its order reversed with max_turns 3 (MA-4d), then its transcript reset
     reversed_agents = list(reversed(agents))
     modified = letta.groups.modify(
@@ -161,7 +136,7 @@ def test_reversed_round_robin_after_reset_ma_4e(letta: Letta, made: Tracker):
     assert letta.groups.messages.reset(group.id) is None
 
     # When the user sends again
-    response = letta.groups.messages.create(group.id, messages=_say("and after that?"))
+    response = letta.groups.messages.create(group.id, messages=say("and after that?"))
 
     # Then three speakers answer, in reversed order, reasoning then assistant each
     speakers = [a.name for a in reversed_agents[:3]]
@@ -196,15 +171,13 @@ def test_reversed_round_robin_after_reset_ma_4e(letta: Letta, made: Tracker):
 def test_send_pre_run_checks_write_nothing(letta: Letta, made: Tracker, http: httpx.Client, message: dict[str, Any], detail: str):
     # Given a round robin group with one earlier exchange
     group = made.group([a.id for a in _agents(made, ["fred", "velma"])], description="pre-run")
-    letta.groups.messages.create(group.id, messages=_say("first"))
+    letta.groups.messages.create(group.id, messages=say("first"))
     before = _transcript(letta, group.id)
     assert len(before) == 5
 
     # When a non-streaming send carries an invalid input after a valid one
     if isinstance(message["content"], str):
-        body = _api_error(
-            lambda: letta.groups.messages.create(group.id, messages=[*_say("valid"), MessageCreate(**message)]), 400
-        )
+        body = api_error(lambda: letta.groups.messages.create(group.id, messages=[*say("valid"), MessageCreate(**message)]), 400)
     else:  # letta-client 0.1.138's ToolCallContent serialises as type "tool_return", so the SDK cannot send this part
         answer = http.post(f"/v1/groups/{group.id}/messages", json={"messages": [{"role": "user", "content": "valid"}, message]})
         assert answer.status_code == 400, answer.text
@@ -222,12 +195,12 @@ def test_send_after_participant_deleted_is_404_before_running(letta: Letta, made
     # Given a round robin group that has talked once
     fred, velma = _agents(made, ["fred", "velma"])
     group = made.group([fred.id, velma.id], description="lost member")
-    letta.groups.messages.create(group.id, messages=_say("hello"))
+    letta.groups.messages.create(group.id, messages=say("hello"))
     before = _transcript(letta, group.id)
 
     # When a participant is deleted and the group is sent a message
     letta.agents.delete(velma.id)
-    body = _api_error(lambda: letta.groups.messages.create(group.id, messages=_say("anyone there?")), 404)
+    body = api_error(lambda: letta.groups.messages.create(group.id, messages=say("anyone there?")), 404)
 
     # Then the send is a 404 naming the missing agent, and nothing ran or was written
     assert set(body) == {"detail"} and velma.id in body["detail"]
@@ -289,12 +262,12 @@ def test_use_assistant_message_false_shows_send_message_call_and_return(letta: L
     names = [a.name for a in agents]
 
     # When the non-streaming send asks for use_assistant_message=False
-    response = letta.groups.messages.create(group.id, messages=_say("hi"), use_assistant_message=False)
+    response = letta.groups.messages.create(group.id, messages=say("hi"), use_assistant_message=False)
     # Then each speaker's send_message is a tool call followed by its tool return, and no assistant message
     _assert_send_message_as_tool(response.messages, names)
 
     # When the stream route is asked the same through the SDK
-    chunks = list(letta.groups.messages.create_stream(group.id, messages=_say("again"), use_assistant_message=False))
+    chunks = list(letta.groups.messages.create_stream(group.id, messages=say("again"), use_assistant_message=False))
     # Then the streamed messages have the same shape, followed by exactly one usage event
     assert chunks[-1].message_type == "usage_statistics" and chunks[-1].step_count == 2
     _assert_send_message_as_tool(chunks[:-1], names)
@@ -311,7 +284,7 @@ def test_supervisor_tool_rules_not_persisted_ma_5c(letta: Letta, made: Tracker):
     rules_before = [r.model_dump() for r in letta.agents.retrieve(boss.id).tool_rules or []]
 
     # When the supervisor runs (broadcasts, then answers)
-    response = letta.groups.messages.create(group.id, messages=_say("ask everyone what they like to do for fun"))
+    response = letta.groups.messages.create(group.id, messages=say("ask everyone what they like to do for fun"))
     assert response.messages[1].tool_call.name == "send_message_to_all_agents_in_group"
 
     # Then the supervisor's stored tool rules are exactly what they were
@@ -323,14 +296,14 @@ def test_supervisor_tool_rules_not_persisted_ma_5c(letta: Letta, made: Tracker):
 
 def test_second_send_while_running_is_409_on_every_route(letta: Letta, made: Tracker, http: httpx.Client):
     # Given a group of two slow agents (each model call takes 1.5 s)
-    slow = _agents(made, ["sloth", "snail"], llm_config=_offline("delay_ms=1500"))
+    slow = _agents(made, ["sloth", "snail"], llm_config=offline_llm("delay_ms=1500"))
     group = made.group([a.id for a in slow], description="busy")
     # And a synchronous SDK send running in a thread
     outcome: dict[str, Any] = {}
 
     def first_send() -> None:
         try:
-            outcome["response"] = letta.groups.messages.create(group.id, messages=_say("first"))
+            outcome["response"] = letta.groups.messages.create(group.id, messages=say("first"))
         except Exception as exc:  # reported by the main thread
             outcome["error"] = exc
 
@@ -368,11 +341,11 @@ def test_second_send_while_running_is_409_on_every_route(letta: Letta, made: Tra
 def test_non_retryable_model_failure_is_a_424_naming_the_run_and_keeps_completed_steps(letta: Letta, made: Tracker):
     # Given a round robin group whose second speaker's model refuses every call (400, not retryable)
     (good,) = _agents(made, ["fred"])
-    (bad,) = _agents(made, ["broken"], llm_config=_offline("fail=bad_request"))
+    (bad,) = _agents(made, ["broken"], llm_config=offline_llm("fail=bad_request"))
     group = made.group([good.id, bad.id], description="fails mid-run")
 
     # When the user sends a message
-    body = _api_error(lambda: letta.groups.messages.create(group.id, messages=_say("boom")), 424)
+    body = api_error(lambda: letta.groups.messages.create(group.id, messages=say("boom")), 424)
 
     # Then the answer names the failed run and the model's error, with no partial response
     assert re.fullmatch(r"Run run-[0-9a-f-]{36} failed: offline model: injected bad_request fault.*", body["detail"]), body
@@ -404,7 +377,7 @@ def test_voice_buffer_rules_on_create(letta: Letta, made: Tracker, bounds: dict[
     description = unique("buffers")
 
     # When a voice_sleeptime group is created with buffer bounds that break a rule
-    body = _api_error(
+    body = api_error(
         lambda: letta.groups.create(
             agent_ids=[sleeper.id],
             description=description,
@@ -436,9 +409,9 @@ def _sleeptime_main(letta: Letta, made: Tracker) -> tuple[Any, str]:
 def test_reset_on_sleeptime_group_keeps_turns_counter_and_last_processed(letta: Letta, made: Tracker):
     # Given a sleeptime group whose first turn started a background pass (turn counter and last processed id set)
     _, group_id = _sleeptime_main(letta, made)
-    response = letta.groups.messages.create(group_id, messages=_say("remember that I like tea"))
+    response = letta.groups.messages.create(group_id, messages=say("remember that I like tea"))
     assert len(response.usage.run_ids or []) == 1
-    assert _wait_run(letta, response.usage.run_ids[0]).status == "completed"
+    assert wait_for_run_sdk(letta, response.usage.run_ids[0]).status == "completed"
     before = letta.groups.retrieve(group_id)
     assert before.turns_counter == 0 and before.last_processed_message_id.startswith("message-")
 
@@ -461,7 +434,7 @@ def test_deleting_sleeptime_group_leaves_a_plain_agent(letta: Letta, made: Track
     run = http.post(f"/v1/groups/{group_id}/messages/async", json={"messages": [{"role": "user", "content": "I like tea"}]})
     assert run.status_code == 200, run.text
     run_id = run.json()["id"]
-    assert _wait_run(letta, run_id).status == "completed"
+    assert wait_for_run_sdk(letta, run_id).status == "completed"
     run_messages = [m.model_dump() for m in letta.runs.messages.list(run_id)]
     assert [m["message_type"] for m in run_messages] == ["reasoning_message", "assistant_message"]
 
@@ -476,7 +449,7 @@ def test_deleting_sleeptime_group_leaves_a_plain_agent(letta: Letta, made: Track
     # And it takes part in a new round robin group as a plain agent (no background passes)
     (other,) = _agents(made, ["velma"])
     group = made.group([main.id, other.id], description="after sleeptime")
-    response = letta.groups.messages.create(group.id, messages=_say("hello both"))
+    response = letta.groups.messages.create(group.id, messages=say("hello both"))
     assert [(m.message_type, m.name) for m in response.messages] == [
         (t, n) for n in (main.name, other.name) for t in ("reasoning_message", "assistant_message")
     ]
@@ -493,7 +466,7 @@ def test_voice_sleeptime_group_with_two_participants_cannot_send(letta: Letta, m
     assert (group.manager_type, group.agent_ids) == ("voice_sleeptime", [first.id, second.id])
 
     # When the group is sent a message
-    body = _api_error(lambda: letta.groups.messages.create(group.id, messages=_say("hello")), 400)
+    body = api_error(lambda: letta.groups.messages.create(group.id, messages=say("hello")), 400)
 
     # Then it is refused before running, and nothing is written
     assert set(body) == {"detail"} and body["detail"], body
@@ -553,7 +526,7 @@ def test_rule_checks_come_before_existence_checks(
         manager_config = {**manager_config, "initial_agent_id": _agents(made, ["scooby"])[0].id}
 
     # When the group is created
-    body = _api_error(
+    body = api_error(
         lambda: letta.groups.create(agent_ids=agent_ids, description=description, manager_config=manager_config), 400
     )
 
@@ -622,7 +595,7 @@ def test_run_messages_filters(letta: Letta, made: Tracker, http: httpx.Client):
     )
     assert started.status_code == 200, started.text
     run_id = started.json()["id"]
-    assert _wait_run(letta, run_id).status == "completed"
+    assert wait_for_run_sdk(letta, run_id).status == "completed"
     full = [(m.id, m.message_type) for m in letta.runs.messages.list(run_id)]
     assert [t for _, t in full] == ["reasoning_message", "tool_call_message", "tool_return_message"] * 3
     ids = list(dict.fromkeys(i for i, _ in full))  # the stored messages, in order: assistant, tool, assistant, ...

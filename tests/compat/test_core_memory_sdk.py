@@ -12,7 +12,8 @@ from letta_client import AgentState, Block, CreateBlock, Letta
 from letta_client.core.api_error import ApiError
 from letta_client.errors.unprocessable_entity_error import UnprocessableEntityError
 
-from compat_helpers import Tracker, assert_error
+from support.shapes import assert_error
+from support.trackers import Tracker
 
 pytestmark = pytest.mark.compat
 

@@ -12,13 +12,13 @@ from letta_client import (
     CreateBlock,
     DynamicManager,
     Letta,
-    MessageCreate,
     SleeptimeManagerUpdate,
     SupervisorManager,
     UpdateAssistantMessage,
 )
 
-from compat_helpers import Tracker
+from support.sdk import say
+from support.trackers import Tracker
 
 pytestmark = pytest.mark.compat
 NAMES = ["fred", "velma", "daphne", "shaggy"]
@@ -29,16 +29,12 @@ def _agents(made: Tracker, names: list[str]) -> list[str]:
     return [made.agent(f"{n}-{suffix}", memory_blocks=[CreateBlock(label="persona", value=f"I am {n}.")]).id for n in names]
 
 
-def _say(text: str) -> list[MessageCreate]:
-    return [MessageCreate(role="user", content=text)]
-
-
 def test_round_robin_conversation_create_list_modify_reset(letta: Letta, made: Tracker):
     # Given four agents in a round robin group
     agents = _agents(made, NAMES)
     group = made.group(agents, description="holiday chat")
     # When the user sends one message (MA-4b)
-    response = letta.groups.messages.create(group.id, messages=_say("what is everyone up to for the holidays?"))
+    response = letta.groups.messages.create(group.id, messages=say("what is everyone up to for the holidays?"))
     # Then each agent answers once, in order: reasoning then assistant, named after the speaker
     assert response.usage.step_count == 4
     assert [m.message_type for m in response.messages] == ["reasoning_message", "assistant_message"] * 4
@@ -64,7 +60,7 @@ def test_round_robin_conversation_create_list_modify_reset(letta: Letta, made: T
     letta.groups.modify(
         group.id, agent_ids=list(reversed(agents)), manager_config={"manager_type": "round_robin", "max_turns": 3}
     )
-    again = letta.groups.messages.create(group.id, messages=_say("and after that?"))
+    again = letta.groups.messages.create(group.id, messages=say("and after that?"))
     assert again.usage.step_count == 3
     assert [m.name for m in again.messages][::2] == list(reversed(names))[:3]
 
@@ -75,7 +71,7 @@ def test_supervisor_conversation(letta: Letta, made: Tracker):
     supervisor = _agents(made, ["scooby"])[0]
     group = made.group(workers, manager_config=SupervisorManager(manager_agent_id=supervisor))
     # When the user asks the supervisor to consult everyone
-    response = letta.groups.messages.create(group.id, messages=_say("ask everyone what they like to do for fun"))
+    response = letta.groups.messages.create(group.id, messages=say("ask everyone what they like to do for fun"))
     # Then the supervisor broadcasts, gets a list of four replies back, and answers
     types = [m.message_type for m in response.messages]
     assert types == ["reasoning_message", "tool_call_message", "tool_return_message", "reasoning_message", "assistant_message"]
@@ -96,7 +92,7 @@ def test_dynamic_conversation(letta: Letta, made: Tracker):
     group = made.group(agents, manager_config=DynamicManager(manager_agent_id=manager))
     assert letta.groups.retrieve(group.id).termination_token == "DONE!"
     # When the user sends a message
-    response = letta.groups.messages.create(group.id, messages=_say("who wants to solve the mystery?"))
+    response = letta.groups.messages.create(group.id, messages=say("who wants to solve the mystery?"))
     # Then the manager and a participant step each turn, four turns
     assert response.usage.step_count == 8
     assert len(response.messages) == 16
@@ -117,7 +113,7 @@ def test_sleeptime_conversation_through_the_sdk(letta: Letta, made: Tracker):
     # When six messages are sent to the group (SL-5)
     run_ids: list[str] = []
     for i in range(6):
-        response = letta.groups.messages.create(group_id, messages=_say(f"remember fact number {i}"))
+        response = letta.groups.messages.create(group_id, messages=say(f"remember fact number {i}"))
         # Then every reply is non-empty and a background run starts on turns 1, 3 and 5
         assert response.messages
         assert len(response.usage.run_ids or []) == (i + 1) % 2

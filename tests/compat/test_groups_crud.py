@@ -11,7 +11,6 @@ from typing import Any
 
 import httpx
 import pytest
-from contract_shapes import GROUP_KEYS
 from letta_client import (
     CreateBlock,
     DynamicManager,
@@ -25,21 +24,15 @@ from letta_client import (
     VoiceSleeptimeManager,
     VoiceSleeptimeManagerUpdate,
 )
-from letta_client.core.api_error import ApiError
 from letta_client.errors.unprocessable_entity_error import UnprocessableEntityError
 
-from compat_helpers import Tracker, assert_error, unique
+from support.sdk import api_status
+from support.shapes import GROUP_KEYS, assert_error
+from support.trackers import Tracker, unique
 
 pytestmark = pytest.mark.compat
 
 DEFAULT_USER = "user-00000000-0000-4000-8000-000000000000"
-
-
-def api_status(call: Any) -> tuple[int, Any]:
-    """Run an SDK call that must fail; return its status and body."""
-    with pytest.raises(ApiError) as caught:
-        call()
-    return caught.value.status_code or 0, caught.value.body
 
 
 def scooby_gang(made: Tracker) -> tuple[list[str], str]:

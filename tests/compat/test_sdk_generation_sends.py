@@ -24,17 +24,14 @@ from typing import Any
 
 import httpx
 import pytest
-from letta_client import CreateBlock, Letta, LlmConfig, MessageCreate
+from letta_client import CreateBlock, Letta, MessageCreate
 from letta_client.core.api_error import ApiError
 
-from compat_helpers import Tracker
+from support.sdk import ROOT, SCRIPTS, SDK_1_7, TS_SDK, offline_llm
+from support.trackers import Tracker
 
 pytestmark = pytest.mark.compat
 
-ROOT = Path(__file__).resolve().parents[2]
-SCRIPTS = Path(__file__).parent / "sdk_scripts"
-SDK_1_7 = ROOT / ".venv" / "sdk-1.7.0"
-TS_SDK = ROOT / "node_modules" / "@letta-ai" / "letta-client"
 FAILED_RUN = re.compile(r"Run (run-[0-9a-f-]{36}) failed: offline model: injected (\w+) fault")
 STEPS = [
     ["reasoning_message", "fred"],
@@ -119,16 +116,12 @@ def replies(transcript: list[list[Any]]) -> list[list[Any]]:
 # --- letta-client 0.1.138: no retries unless asked (request_options max_retries) -----------------------------------
 
 
-def _offline(faults: str) -> LlmConfig:
-    return LlmConfig(model=f"letta-offline?{faults}", model_endpoint_type="offline", context_window=16384)
-
-
 def _pair(made: Tracker, faults: str) -> tuple[str, str, str]:
     """A round robin of fred and a velma whose model has `faults`: (group id, fred's name, velma's name)."""
     suffix = uuid.uuid4().hex[:6]
     fred = made.agent(f"fred-{suffix}", memory_blocks=[CreateBlock(label="persona", value="I am fred.")])
     velma = made.agent(
-        f"velma-{suffix}", memory_blocks=[CreateBlock(label="persona", value="I am velma.")], llm_config=_offline(faults)
+        f"velma-{suffix}", memory_blocks=[CreateBlock(label="persona", value="I am velma.")], llm_config=offline_llm(faults)
     )
     return made.group([fred.id, velma.id], description="retries").id, fred.name, velma.name
 

@@ -16,21 +16,17 @@ import shutil
 import subprocess
 import sys
 import uuid
-from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 from letta_client import CreateBlock, Letta, MessageCreate
 
-from compat_helpers import Tracker
+from support.sdk import ROOT, SCRIPTS, SDK_1_7, TS_SDK
+from support.trackers import Tracker
 
 pytestmark = pytest.mark.compat
 
-ROOT = Path(__file__).resolve().parents[2]
-SCRIPTS = Path(__file__).parent / "sdk_scripts"
-SDK_1_7 = ROOT / ".venv" / "sdk-1.7.0"
-TS_SDK = ROOT / "node_modules" / "@letta-ai" / "letta-client"
 STAINLESS = "letta-client 1.7.0"
 
 

@@ -5,60 +5,23 @@ letta-client has no SwarmManager class, so the config travels as a plain object;
 from __future__ import annotations
 
 import json
-import time
-from typing import Any
 
 import httpx
 import pytest
-from contract_shapes import GROUP_KEYS
-from letta_client import CreateBlock, Letta, MessageCreate
+from letta_client import CreateBlock, Letta
 from letta_client.core.api_error import ApiError
 
-from compat_helpers import Tracker
+from support.runs import wait_for_run_sdk
+from support.sdk import say
+from support.shapes import GROUP_KEYS
+from support.swarm import HANDOFF, handed_off, spoken
+from support.trackers import Tracker
 
 pytestmark = pytest.mark.compat
-HANDOFF = "handoff_to_agent"
-
-
-def _say(text: str) -> list[MessageCreate]:
-    return [MessageCreate(role="user", content=text)]
 
 
 def _agents(made: Tracker, names: list[str]) -> dict[str, str]:
     return {n: made.agent(n, memory_blocks=[CreateBlock(label="persona", value=f"I am {n}.")]).id for n in names}
-
-
-def _spoken(messages: list[Any]) -> list[tuple[str, Any]]:
-    """(message_type, name) per logical message (token chunks of one message count once)."""
-    out: list[tuple[str, Any]] = []
-    seen: list[tuple[Any, str]] = []
-    for m in messages:
-        if getattr(m, "message_type", None) == "usage_statistics" or not hasattr(m, "id"):
-            continue
-        key = (m.id, m.message_type)
-        if key not in seen:
-            seen.append(key)
-            out.append((m.message_type, m.name))
-    return out
-
-
-def _handed_off(caller: str, receiver: str) -> list[tuple[str, Any]]:
-    return [
-        ("reasoning_message", caller),
-        ("tool_call_message", caller),
-        ("tool_return_message", HANDOFF),
-        ("reasoning_message", receiver),
-        ("assistant_message", receiver),
-    ]
-
-
-def _wait_run(letta: Letta, run_id: str, timeout: float = 30.0) -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        run = letta.runs.retrieve(run_id)
-        if run.status in ("completed", "failed") or time.monotonic() > deadline:
-            return run
-        time.sleep(0.1)
 
 
 def test_a_swarm_hands_off_through_sync_stream_and_async_sends(letta: Letta, made: Tracker, http: httpx.Client):
@@ -70,9 +33,9 @@ def test_a_swarm_hands_off_through_sync_stream_and_async_sends(letta: Letta, mad
     assert list(http.get(f"/v1/groups/{group.id}").json()) == GROUP_KEYS
 
     # When the user asks fred to pass the question on (synchronous send)
-    response = letta.groups.messages.create(group.id, messages=_say("Please ask velma about the van."))
+    response = letta.groups.messages.create(group.id, messages=say("Please ask velma about the van."))
     # Then the response holds fred's handoff and velma's reply
-    assert _spoken(response.messages) == _handed_off("fred", "velma")
+    assert spoken(response.messages) == handed_off("fred", "velma")
     call, ret = response.messages[1], response.messages[2]
     assert call.tool_call.name == HANDOFF and json.loads(call.tool_call.arguments)["agent_name"] == "velma"
     assert (ret.tool_return, ret.status) == ("Handed off to velma", "success")
@@ -81,28 +44,28 @@ def test_a_swarm_hands_off_through_sync_stream_and_async_sends(letta: Letta, mad
     assert letta.groups.retrieve(group.id).active_agent_id == ids["velma"]  # type: ignore[attr-defined]
 
     # When the user sends again
-    again = letta.groups.messages.create(group.id, messages=_say("And the footprints?"))
+    again = letta.groups.messages.create(group.id, messages=say("And the footprints?"))
     # Then velma answers first
-    assert _spoken(again.messages) == [("reasoning_message", "velma"), ("assistant_message", "velma")]
+    assert spoken(again.messages) == [("reasoning_message", "velma"), ("assistant_message", "velma")]
 
     # When the user streams (steps), asking velma to hand over to fred
-    chunks = list(letta.groups.messages.create_stream(group.id, messages=_say("Hand over to fred, please.")))
+    chunks = list(letta.groups.messages.create_stream(group.id, messages=say("Hand over to fred, please.")))
     # Then both speakers stream: velma's handoff, fred's reply, then usage
-    assert _spoken(chunks) == _handed_off("velma", "fred")
+    assert spoken(chunks) == handed_off("velma", "fred")
     assert chunks[-1].message_type == "usage_statistics" and chunks[-1].step_count == 2
 
     # When the user streams tokens, asking fred to involve velma
-    chunks = list(letta.groups.messages.create_stream(group.id, messages=_say("@velma, your view?"), stream_tokens=True))
+    chunks = list(letta.groups.messages.create_stream(group.id, messages=say("@velma, your view?"), stream_tokens=True))
     # Then the same shape arrives in chunks, the handoff call's arguments among them
-    assert _spoken(chunks) == _handed_off("fred", "velma")
+    assert spoken(chunks) == handed_off("fred", "velma")
     assert len([c for c in chunks if c.message_type == "tool_call_message"]) > 1
 
     # When the user sends asynchronously, asking velma to ask fred
     run = http.post(f"/v1/groups/{group.id}/messages/async", json={"messages": [{"role": "user", "content": "ask fred"}]})
-    finished = _wait_run(letta, run.json()["id"])
+    finished = wait_for_run_sdk(letta, run.json()["id"])
     # Then the run completes with velma's handoff and fred's reply
     assert finished.status == "completed" and finished.metadata["stop_reason"] == "end_turn"
-    assert _spoken(letta.runs.messages.list(finished.id)) == _handed_off("velma", "fred")
+    assert spoken(letta.runs.messages.list(finished.id)) == handed_off("velma", "fred")
     assert letta.groups.retrieve(group.id).active_agent_id == ids["fred"]  # type: ignore[attr-defined]
 
     # And the transcript holds every message once, in order
@@ -120,7 +83,7 @@ def test_max_turns_and_the_initial_agent_through_modify(letta: Letta, made: Trac
     )
     assert modified.max_turns == 2 and modified.initial_agent_id == ids["velma"]  # type: ignore[attr-defined]
     # When the user asks for a ping-pong
-    response = letta.groups.messages.create(group.id, messages=_say("velma, ask fred; fred, ask velma."))
+    response = letta.groups.messages.create(group.id, messages=say("velma, ask fred; fred, ask velma."))
     # Then velma hands to fred, fred hands back, and the request stops there: nobody replied
     assert [m.name for m in response.messages if m.message_type == "tool_call_message"] == ["velma", "fred"]
     assert "assistant_message" not in [m.message_type for m in response.messages]
@@ -144,7 +107,7 @@ def test_swarm_rules_over_http(letta: Letta, made: Tracker):
     # When a swarm whose participants share a name is sent to
     group = made.group(twins, "", manager_config={"manager_type": "swarm"})
     with pytest.raises(ApiError) as caught:
-        letta.groups.messages.create(group.id, messages=_say("which twin?"))
+        letta.groups.messages.create(group.id, messages=say("which twin?"))
     # Then 400 before anything runs
     assert caught.value.status_code == 400
     assert caught.value.body == {"detail": "participant names must be unique for handoffs"}

@@ -18,28 +18,19 @@ from lettagroups.logic import agents as agents_logic
 from lettagroups.logic import blocks as blocks_logic
 from lettagroups.logic import core_memory
 from lettagroups.models.agents import AgentState, CreateAgent, UpdateAgent
-from lettagroups.models.blocks import Block, CreateBlock
+from lettagroups.models.blocks import Block
 from lettagroups.models.identity import Actor
 
-from test_handlers_with_events import (
-    AGENT_PH,
-    BLOCK_PH,
-    assert_fastapi_422,
-    invoke,
-    load_event,
-    make_block,
-    make_group,
-    substitute,
-    with_body,
-    with_query,
-)
+from support.builders import make_agent_state, make_block, make_group
+from support.events import AGENT_PH, BLOCK_PH, invoke, load_event, substitute, with_body, with_query
+from support.shapes import assert_fastapi_422
 
 pytestmark = pytest.mark.filterwarnings("ignore:No application metrics to publish")
 
 
 def make_agent(actor: Actor, name: str = "fred", **fields: Any) -> AgentState:
-    blocks = [CreateBlock(label="persona", value=f"I am {name}."), CreateBlock(label="human", value="Sarah")]
-    return agents_logic.create_agent(actor, CreateAgent(name=name, memory_blocks=blocks, **fields))
+    """This module's agents: fred by default, whose human block says "Sarah"; the AgentState, for its blocks."""
+    return make_agent_state(actor, name, human="Sarah", **fields)
 
 
 def event(name: str, agent_id: str = AGENT_PH, block_id: str = BLOCK_PH) -> dict[str, Any]:

@@ -16,29 +16,23 @@ from typing import Any
 from urllib.parse import urlencode
 
 import pytest
-from contract_shapes import GROUP_KEYS
 
 from lettagroups.logic import agents as agents_logic
 from lettagroups.logic import blocks as blocks_logic
 from lettagroups.logic import groups as groups_logic
-from lettagroups.models.agents import CreateAgent
-from lettagroups.models.blocks import CreateBlock
-from lettagroups.models.groups import MAX_GROUP_AGENTS, GroupCreate, SupervisorManager
+from lettagroups.models.groups import MAX_GROUP_AGENTS, SupervisorManager
 from lettagroups.models.identity import Actor
-from lettagroups_local.handlers import LocalContext, load_handler
 from lettagroups_local.template import Route, functions, http_routes
+
+from support import builders
+from support.builders import make_block, make_group
+from support.events import AGENT2_PH, AGENT_PH, BLOCK_PH, EVENTS, GROUP_PH, invoke, load_event, substitute, with_body, with_query
+from support.shapes import GROUP_KEYS, assert_fastapi_422
 
 # Powertools warns on every invocation that publishes no custom metric; that is expected here.
 pytestmark = pytest.mark.filterwarnings("ignore:No application metrics to publish")
 
 ROOT = Path(__file__).resolve().parents[2]
-EVENTS = ROOT / "events"
-
-# The placeholder ids the sample events use (see events/*.json).
-GROUP_PH = "group-00000000-0000-4000-8000-00000000000a"
-AGENT_PH = "agent-00000000-0000-4000-8000-00000000000b"
-BLOCK_PH = "block-00000000-0000-4000-8000-00000000000c"
-AGENT2_PH = "agent-00000000-0000-4000-8000-00000000000d"
 
 # Every function's sample event is named after its code folder (functions/list_groups/ ->
 # events/list-groups.json), so the template alone says which events must exist. The authorizer's
@@ -62,80 +56,9 @@ ROUTES = {event_name(r.code_dir): r for r in http_routes()}
 # --- helpers ---------------------------------------------------------------------------------
 
 
-def load_event(name: str) -> dict[str, Any]:
-    return json.loads((EVENTS / f"{name}.json").read_text())
-
-
-def substitute(event: dict[str, Any], mapping: dict[str, str]) -> dict[str, Any]:
-    """Replace placeholder ids everywhere (rawPath, pathParameters, query, body string)."""
-    text = json.dumps(event)
-    for placeholder, real in mapping.items():
-        text = text.replace(placeholder, real)
-    return json.loads(text)
-
-
-def with_body(event: dict[str, Any], body: Any) -> dict[str, Any]:
-    event = copy.deepcopy(event)
-    if body is None:
-        event.pop("body", None)
-        event["headers"].pop("content-length", None)
-    else:
-        event["body"] = body if isinstance(body, str) else json.dumps(body)
-        event["headers"]["content-length"] = str(len(event["body"].encode()))
-    return event
-
-
-def with_query(event: dict[str, Any], params: dict[str, str]) -> dict[str, Any]:
-    event = copy.deepcopy(event)
-    if params:
-        event["queryStringParameters"] = params
-    else:
-        event.pop("queryStringParameters", None)
-    event["rawQueryString"] = urlencode(params)
-    return event
-
-
-def route_for(event: dict[str, Any]) -> Route:
-    matches = [r for r in http_routes() if f"{r.method} {r.path}" == event["routeKey"]]
-    assert len(matches) == 1, f"{event['routeKey']} is routed {len(matches)} times in template.yaml"
-    return matches[0]
-
-
-def invoke(event: dict[str, Any], actor: Actor | None) -> tuple[int, Any]:
-    """Run the routed handler as Lambda would; `actor` goes into the authorizer context."""
-    event = copy.deepcopy(event)
-    if actor is not None:
-        event["requestContext"]["authorizer"] = {"lambda": {"organization_id": actor.organization_id, "user_id": actor.user_id}}
-    route = route_for(event)
-    handler = load_handler(route.function, route.code_dir, route.handler)
-    result = handler(event, LocalContext(route.function, event["requestContext"]["requestId"]))
-    assert result["headers"].get("Content-Type", "").startswith("application/json")
-    return result["statusCode"], json.loads(result["body"])
-
-
-def assert_fastapi_422(body: Any, loc: list[Any], type_: str) -> dict[str, Any]:
-    """The contract's 422 shape: {"detail": [{"type", "loc", "msg", "input"}, ...]}; returns the matching item."""
-    assert isinstance(body["detail"], list) and body["detail"]
-    for item in body["detail"]:
-        assert {"type", "loc", "msg", "input"} <= item.keys()
-        assert isinstance(item["msg"], str) and item["msg"]
-    matching = [item for item in body["detail"] if item["loc"] == loc]
-    assert matching, f"no error at {loc}: {body['detail']}"
-    assert matching[0]["type"] == type_
-    return matching[0]
-
-
 def make_agent(actor: Actor, name: str, **fields: Any) -> str:
-    request = CreateAgent(name=name, memory_blocks=[CreateBlock(label="persona", value=f"I am {name}.")], **fields)
-    return agents_logic.create_agent(actor, request).id
-
-
-def make_block(actor: Actor, label: str = "human", value: str = "likes mysteries") -> str:
-    return blocks_logic.create_block(actor, CreateBlock(label=label, value=value)).id
-
-
-def make_group(actor: Actor, agent_ids: list[str], **fields: Any) -> str:
-    return groups_logic.create_group(actor, GroupCreate(agent_ids=agent_ids, description="", **fields)).id
+    """This module's agents have a persona and no human block (a shared `human` block can then be attached)."""
+    return builders.make_agent(actor, name, human=None, **fields)
 
 
 # --- the events themselves ----------------------------------------------------------------------

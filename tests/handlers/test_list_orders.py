@@ -18,11 +18,12 @@ import pytest
 from lettagroups.dal import messages as messages_dal
 from lettagroups.ids import new_id
 from lettagroups.logic import groups as groups_logic
-from lettagroups.models.groups import GroupCreate
 from lettagroups.models.identity import Actor
 from lettagroups.models.stored import StoredMessage
 
-from test_handlers_with_events import GROUP_PH, assert_fastapi_422, invoke, load_event, substitute, with_body, with_query
+from support.builders import make_group
+from support.events import GROUP_PH, invoke, load_event, substitute, with_body, with_query
+from support.shapes import assert_fastapi_422
 
 pytestmark = pytest.mark.filterwarnings("ignore:No application metrics to publish")
 
@@ -34,10 +35,6 @@ def with_headers(event: dict[str, Any], headers: dict[str, str]) -> dict[str, An
     event["headers"] = {k: v for k, v in event["headers"].items() if not k.startswith("x-fern-")}
     event["headers"].update(headers)
     return event
-
-
-def make_group(actor: Actor, **fields: Any) -> str:
-    return groups_logic.create_group(actor, GroupCreate(agent_ids=[], description="", **fields)).id
 
 
 def list_ids(actor: Actor, query: dict[str, str], headers: dict[str, str] | None = None) -> list[str]:

@@ -18,10 +18,7 @@ import pytest
 
 from lettagroups.dal import messages as messages_dal
 from lettagroups.dal import runs as runs_dal
-from lettagroups.logic import agents as agents_logic
 from lettagroups.logic import groups as groups_logic
-from lettagroups.models.agents import CreateAgent
-from lettagroups.models.blocks import CreateBlock
 from lettagroups.models.groups import GroupCreate
 from lettagroups.models.identity import Actor
 from lettagroups.orchestration.failure import RunFailure
@@ -29,15 +26,23 @@ from lettagroups.orchestration.state import RunState
 from lettagroups_local.handlers import LocalContext, load_handler
 from lettagroups_local.template import ROOT, functions, http_routes
 
-from test_handlers_with_events import GROUP_PH, assert_fastapi_422, invoke, load_event, substitute, with_body, with_query
+from support.builders import make_agent
+from support.events import (
+    DEFAULT_ORG,
+    DEFAULT_USER,
+    GROUP_PH,
+    MESSAGE_PH,
+    RUN_PH,
+    invoke,
+    load_event,
+    substitute,
+    with_body,
+    with_query,
+)
+from support.runs import group_runs
+from support.shapes import assert_fastapi_422
 
 pytestmark = pytest.mark.filterwarnings("ignore:No application metrics to publish")
-
-# The placeholder ids of the message and run events (see events/*.json).
-MESSAGE_PH = "message-00000000-0000-4000-8000-00000000000e"
-RUN_PH = "run-00000000-0000-4000-8000-00000000000f"
-DEFAULT_ORG = "org-00000000-0000-4000-8000-000000000000"
-DEFAULT_USER = "user-00000000-0000-4000-8000-000000000000"
 
 GROUP_EVENTS = ["send-group-message", "send-group-message-async", "list-group-messages", "reset-group-messages"]
 RUN_EVENTS = ["retrieve-run", "list-run-messages", "retrieve-run-usage"]
@@ -52,11 +57,6 @@ def group_actor(workflows: dict[str, str], actor: Actor, monkeypatch: pytest.Mon
 
 
 # --- helpers ---------------------------------------------------------------------------------
-
-
-def make_agent(actor: Actor, name: str) -> str:
-    blocks = [CreateBlock(label="persona", value=f"I am {name}."), CreateBlock(label="human", value="")]
-    return agents_logic.create_agent(actor, CreateAgent(name=name, memory_blocks=blocks)).id
 
 
 def make_round_robin(actor: Actor, names: tuple[str, ...] = ("fred", "velma")) -> str:
@@ -74,7 +74,7 @@ def run_event(name: str, run_id: str) -> dict[str, Any]:
 
 def group_run_ids(actor: Actor, group_id: str) -> list[str]:
     """The group's send runs, oldest first."""
-    return [r.id for r in runs_dal.list_conversation_runs(actor.organization_id, group_id) if r.kind == "group"]
+    return [r.id for r in group_runs(actor, group_id)]
 
 
 def send(actor: Actor, group_id: str) -> tuple[dict[str, Any], str]:

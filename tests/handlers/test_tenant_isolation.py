@@ -41,6 +41,8 @@ from lettagroups_local.gateway import build_event
 from lettagroups_local.handlers import LocalContext, load_handler
 from lettagroups_local.template import Route, http_routes
 
+from support.events import authorizer_context
+
 pytestmark = pytest.mark.filterwarnings("ignore:No application metrics to publish")
 
 # Routes that hold no tenant data, with the reason they are outside the matrix.
@@ -294,7 +296,7 @@ def invoke(route: Route, call: Call, a: World, b: World, as_actor: Actor, user_i
     if user_id is not None:
         headers.append((b"user_id", user_id.encode()))
     event = build_event(route, route.method, path, query, headers, body, ("203.0.113.10", 443))
-    event["requestContext"]["authorizer"] = {"lambda": {"organization_id": as_actor.organization_id, "user_id": as_actor.user_id}}
+    event["requestContext"]["authorizer"] = authorizer_context(as_actor)
     result = _handler(route)(event, LocalContext(route.function, event["requestContext"]["requestId"]))
     return int(result["statusCode"]), str(result.get("body") or "")
 

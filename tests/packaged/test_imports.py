@@ -15,7 +15,7 @@ import pytest
 
 from lettagroups_local.artifacts import Built, BuiltFunction, lambda_command, lambda_environment
 
-from packaged_helpers import CHECK_IMPORTS, SOURCE_FUNCTIONS, import_closure
+from support.packaged import CHECK_IMPORTS, SOURCE_FUNCTIONS, import_closure
 
 _results: dict[str, dict[str, Any]] = {}
 

@@ -7,11 +7,8 @@ from __future__ import annotations
 
 import copy
 import json
-import socket
 import subprocess
-import time
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -31,21 +28,14 @@ from lettagroups.models.identity import Actor
 from lettagroups_local.artifacts import Built, BuiltFunction, lambda_command, lambda_environment
 from lettagroups_local.emulation import free_port
 
-from fake_openai import FakeOpenAI, tool_call_answer
-from group_run_driver import run_round_robin, start_run
-from packaged_helpers import PackagedLambda
-
-ROOT = Path(__file__).resolve().parents[2]
-EVENTS = ROOT / "events"
+from support.builders import make_agent
+from support.events import EVENTS, authorizer_context, load_event, substitute
+from support.fake_openai import FakeOpenAI, tool_call_answer
+from support.group_run import run_round_robin, start_run
+from support.packaged import PackagedLambda
+from support.servers import closed_port, stop_process, wait_until_serving
 
 pytestmark = pytest.mark.filterwarnings("ignore:No application metrics to publish")
-
-
-@pytest.fixture
-def fake_openai() -> Iterator[FakeOpenAI]:
-    server = FakeOpenAI().start()
-    yield server
-    server.stop()
 
 
 @pytest.fixture
@@ -79,11 +69,8 @@ def environment(built: Built, function: BuiltFunction, emulation: Any, **overrid
 
 def api_event(name: str, actor: Actor, replace: dict[str, str] | None = None) -> dict[str, Any]:
     """An events/ sample as API Gateway delivers it after the authorizer allowed `actor`."""
-    text = (EVENTS / f"{name}.json").read_text()
-    for placeholder, value in (replace or {}).items():
-        text = text.replace(placeholder, value)
-    event = json.loads(text)
-    event["requestContext"]["authorizer"] = {"lambda": {"organization_id": actor.organization_id, "user_id": actor.user_id}}
+    event = substitute(load_event(name), replace or {})
+    event["requestContext"]["authorizer"] = authorizer_context(actor)
     return event
 
 
@@ -121,8 +108,7 @@ def test_crud_handlers_answer_from_the_artifact(packaged, actor: Actor):
 
 def openai_agent(actor: Actor, name: str, endpoint: str) -> str:
     llm = LLMConfig(model="fake-gpt", model_endpoint_type="openai", model_endpoint=endpoint, context_window=16000)
-    blocks = [CreateBlock(label="persona", value=f"I am {name}."), CreateBlock(label="human", value="")]
-    return agents_logic.create_agent(actor, CreateAgent(name=name, memory_blocks=blocks, llm_config=llm)).id
+    return make_agent(actor, name, llm_config=llm)
 
 
 def test_group_run_task_calls_the_configured_openai_compatible_model(
@@ -155,12 +141,6 @@ def test_group_run_task_calls_the_configured_openai_compatible_model(
         if getattr(m, "message_type", None) == "assistant_message"
     ]
     assert said == ["Jinkies!", "Zoinks!"]
-
-
-def closed_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def test_an_unreachable_configured_model_fails_the_run_naming_provider_and_endpoint(
@@ -242,24 +222,12 @@ def stream_server(built: Built, built_functions, python313: str, emulation: Any,
         lambda_command(function, python313, serve), cwd=function.code_dir, env=env, stdout=log.open("w"), stderr=subprocess.STDOUT
     )
     url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            httpx.get(f"{url}/v1/runs/none/stream", timeout=1)
-            break
-        except httpx.HTTPError:
-            if proc.poll() is not None or time.monotonic() > deadline:
-                proc.kill()
-                raise RuntimeError(f"packaged stream app did not start:\n{log.read_text()[-3000:]}") from None
-            time.sleep(0.1)
+    if not wait_until_serving(proc, lambda: httpx.get(f"{url}/v1/runs/none/stream", timeout=1) is not None, timeout=30):
+        raise RuntimeError(f"packaged stream app did not start:\n{log.read_text()[-3000:]}")
     try:
         yield url
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        stop_process(proc)
 
 
 def test_the_stream_app_streams_a_group_run_with_letta_client(stream_server: str):

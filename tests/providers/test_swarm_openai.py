@@ -15,7 +15,7 @@ import httpx
 import pytest
 from letta_client import CreateBlock, Letta, LlmConfig, MessageCreate
 
-HANDOFF = "handoff_to_agent"
+from support.swarm import HANDOFF, handed_off, spoken
 
 
 def answer(name: str, arguments: dict[str, Any], thought: str) -> dict[str, Any]:
@@ -55,29 +55,6 @@ def handoff(to: str, why: str, stream: bool = False) -> dict[str, Any]:
 
 def reply(text: str, stream: bool = False) -> dict[str, Any]:
     return (streamed if stream else answer)("send_message", {"message": text}, "I can answer that.")
-
-
-def spoken(messages: list[Any]) -> list[tuple[str, Any]]:
-    """(message_type, name) per logical message (token chunks of one message count once)."""
-    out: list[tuple[str, Any]] = []
-    seen: list[tuple[Any, str]] = []
-    for m in messages:
-        if not hasattr(m, "id"):
-            continue  # the usage statistics
-        if (m.id, m.message_type) not in seen:
-            seen.append((m.id, m.message_type))
-            out.append((m.message_type, m.name))
-    return out
-
-
-def handed_off(caller: str, receiver: str) -> list[tuple[str, Any]]:
-    return [
-        ("reasoning_message", caller),
-        ("tool_call_message", caller),
-        ("tool_return_message", HANDOFF),
-        ("reasoning_message", receiver),
-        ("assistant_message", receiver),
-    ]
 
 
 @pytest.fixture

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from stream_helpers import Objects
+from support.trackers import Objects
 
 
 @pytest.fixture

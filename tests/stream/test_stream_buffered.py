@@ -19,12 +19,12 @@ from lettagroups.models.groups import GroupCreate
 from lettagroups.models.identity import DEFAULT_ACTOR
 from lettagroups_local.handlers import LocalContext
 
-from stream_helpers import DONE, read_sse
+from support.events import GROUP_PH
+from support.sse import DONE, read_sse
 
 ROOT = Path(__file__).resolve().parents[2]
 FUNCTION_DIR = ROOT / "functions" / "send_group_message_stream"
 EVENT = ROOT / "events" / "send-group-message-stream.json"
-GROUP_PH = "group-00000000-0000-4000-8000-00000000000a"
 
 # mangum 0.22 asks for the current event loop the pre-3.12 way; harmless here.
 pytestmark = pytest.mark.filterwarnings("ignore:There is no current event loop:DeprecationWarning")

@@ -7,7 +7,10 @@ import time
 
 import httpx
 
-from stream_helpers import DONE, Objects, open_stream, read_sse, send_body, transcript, wait_run
+from support.runs import wait_for_run_http
+from support.sse import DONE, open_stream, read_sse, send_body
+from support.trackers import Objects
+from support.transcripts import transcript_http
 
 K = 2
 
@@ -63,9 +66,9 @@ def test_a_client_that_disconnects_does_not_stop_the_run(http: httpx.Client, obj
         run_id = response.headers["x-run-id"]
         read_sse(response.iter_raw(), stop_after=1)
     # Then the run still completes, and the transcript holds the input and every speaker's messages
-    run = wait_run(http, run_id)
+    run = wait_for_run_http(http, run_id)
     assert run["status"] == "completed"
-    messages = transcript(http, group["id"])
+    messages = transcript_http(http, group["id"])
     assert [m["content"] for m in messages if m["message_type"] == "user_message"] == ["are you there?"]
     replies = [m["name"] for m in messages if m["message_type"] == "assistant_message"]
     assert replies == ["quick", "slow-1", "slow-2"]

@@ -18,7 +18,7 @@ from letta_client.types import (
     ToolReturnMessage,
 )
 
-from stream_helpers import Objects
+from support.trackers import Objects
 
 BROADCAST = "send_message_to_all_agents_in_group"
 SDK_TYPES = {

@@ -9,16 +9,12 @@ import json
 import httpx
 import pytest
 
-from stream_helpers import DONE, Objects, collapse, open_stream, read_sse, send_body, transcript
+from support.sse import DONE, collapse, open_stream, read_sse, send_body
+from support.swarm import handed_off
+from support.trackers import Objects
+from support.transcripts import transcript_http
 
-HANDOFF = "handoff_to_agent"
-HANDED_OFF = [
-    ("fred", "reasoning_message"),
-    ("fred", "tool_call_message"),
-    (HANDOFF, "tool_return_message"),
-    ("velma", "reasoning_message"),
-    ("velma", "assistant_message"),
-]
+HANDED_OFF = [(name, message_type) for message_type, name in handed_off("fred", "velma")]  # as `collapse` pairs them
 
 
 @pytest.mark.parametrize("stream_tokens", [False, True], ids=["steps", "tokens"])
@@ -37,7 +33,7 @@ def test_a_handoff_streams_both_speakers(http: httpx.Client, objects: Objects, s
     assert usage["message_type"] == "usage_statistics" and usage["step_count"] == 2
     assert collapse(stream.messages) == HANDED_OFF
     # And each streamed (id, type) is a stored message: chunks add up to its text, with its otid
-    stored = {(m["id"], m["message_type"]): m for m in transcript(http, group["id"])}
+    stored = {(m["id"], m["message_type"]): m for m in transcript_http(http, group["id"])}
     texts: dict[tuple[str, str], str] = {}
     for m in stream.messages:
         key = (m["id"], m["message_type"])

@@ -8,7 +8,9 @@ from typing import Any
 
 import httpx
 
-from stream_helpers import DONE, Objects, open_stream, read_sse, send_body, transcript
+from support.sse import DONE, open_stream, read_sse, send_body
+from support.trackers import Objects
+from support.transcripts import transcript_http
 
 TEXT_FIELD = {"reasoning_message": "reasoning", "assistant_message": "content"}
 
@@ -49,7 +51,7 @@ def test_token_chunks_concatenate_to_the_stored_messages(http: httpx.Client, obj
     assert len(chunks) >= 3 * len(parts)
     assert all(p["chunks"] >= 2 for p in parts.values())
     # and every reassembled text is exactly the stored message (same id, same otid, same name)
-    stored = {(m["id"], m["message_type"]): m for m in transcript(http, group["id"])}
+    stored = {(m["id"], m["message_type"]): m for m in transcript_http(http, group["id"])}
     for key, part in parts.items():
         assert key in stored, f"streamed {key} is not in the transcript"
         message = stored[key]
@@ -75,7 +77,7 @@ def test_tool_call_deltas_reassemble_and_tool_returns_stay_whole(http: httpx.Cli
     with open_stream(http, group["id"], send_body("ask the team", stream_tokens=True)) as response:
         stream = read_sse(response.iter_raw())
     parts = _reassemble(stream.messages)
-    stored = {(m["id"], m["message_type"]): m for m in transcript(http, group["id"])}
+    stored = {(m["id"], m["message_type"]): m for m in transcript_http(http, group["id"])}
     # Then the tool call's name / id / argument fragments add up to the stored call
     [(call_key, call_part)] = [(k, p) for k, p in parts.items() if k[1] == "tool_call_message"]
     assert call_part["chunks"] >= 2

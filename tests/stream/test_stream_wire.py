@@ -8,7 +8,9 @@ from typing import Any
 
 import httpx
 
-from stream_helpers import DONE, MESSAGE_KEYS, Objects, open_stream, read_sse, send_body
+from support.shapes import MESSAGE_KEYS
+from support.sse import DONE, open_stream, read_sse, send_body
+from support.trackers import Objects
 
 NON_ASCII = "héllo wörld ✓ 日本"
 

@@ -17,7 +17,7 @@ from lettagroups.models.records import RunFailureRecord, RunRecord
 from lettagroups.streaming import tail as tail_module
 from lettagroups.streaming.frames import DONE, KEEPALIVE, sse
 
-from stream_helpers import read_sse
+from support.sse import read_sse
 
 OPEN = tail_module.OPEN
 

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from contract_shapes import GROUP_KEYS
-
 from lettagroups.models.groups import Group
+
+from support.shapes import GROUP_KEYS
 
 
 def test_group_fields_are_the_contracts_in_wire_order():

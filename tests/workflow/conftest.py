@@ -11,7 +11,7 @@ import pytest
 from lettagroups.agent.providers.base import ChatRequest, ChatResponse
 from lettagroups.models.identity import Actor
 
-from workflow_builders import ModelCall, ModelCalls
+from support.model_calls import ModelCall, ModelCalls
 
 
 @pytest.fixture

@@ -17,7 +17,9 @@ from lettagroups.models.groups import GroupUpdate
 from lettagroups.models.identity import Actor
 from lettagroups.models.messages import LettaAsyncRequest, MessageUpdate
 
-from workflow_builders import NAMES, make_agent, make_group, offline_model, request, said, transcript, wait_for_run
+from support.builders import NAMES, make_agent, make_group, offline_model, request
+from support.runs import wait_for_run
+from support.transcripts import said, transcript
 
 
 def _ask(actor: Actor, agent_id: str, text: str):  # type: ignore[no-untyped-def]

@@ -11,7 +11,7 @@ from lettagroups.logic import group_messages, runs
 from lettagroups.models.identity import Actor
 from lettagroups.models.messages import LettaAsyncRequest
 
-from workflow_builders import make_agent, make_group
+from support.builders import make_agent, make_group
 
 
 class _Receiver(BaseHTTPRequestHandler):

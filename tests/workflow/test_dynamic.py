@@ -7,7 +7,9 @@ import re
 from lettagroups.logic import agents as agents_logic
 from lettagroups.models.identity import Actor
 
-from workflow_builders import NAMES, ModelCalls, inbox, make_agent, make_group, said, send
+from support.builders import NAMES, make_agent, make_group, send
+from support.model_calls import ModelCalls, inbox
+from support.transcripts import said
 
 OPTIONS = re.compile(r"from the following options: \[(.*?)\]")
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import threading
 import time
-from datetime import UTC, datetime
 
 import pytest
 
@@ -26,18 +25,10 @@ from lettagroups.orchestration import tasks
 from lettagroups.orchestration.failure import StepFailedError
 from lettagroups.orchestration.state import RunState
 
-from workflow_builders import (
-    NAMES,
-    group_runs,
-    make_agent,
-    make_group,
-    offline_model,
-    request,
-    said,
-    send,
-    transcript,
-    wait_for_run,
-)
+from support.builders import NAMES, make_agent, make_group, offline_model, request, send
+from support.group_run import run_turn
+from support.runs import group_runs, wait_for_run
+from support.transcripts import said, transcript
 
 
 def test_a_model_failure_on_turn_two_fails_the_send_and_keeps_turn_one(run_env: Actor):
@@ -94,11 +85,6 @@ def test_a_throttled_model_call_is_retried_without_duplicate_messages(run_env: A
     assert len(stored) == len({m.id for m in stored}) == 9
 
 
-def _turn(state: dict) -> dict:
-    """One turn task, as the state machine runs it."""
-    return tasks.dispatch({"action": "turn", "run": state, "started_at": datetime.now(UTC).isoformat()})
-
-
 def test_re_running_a_task_writes_nothing_new(run_env: Actor):
     # Given a run begun on a two-agent round robin, whose turns the test runs by hand as the state machine would
     actor = run_env
@@ -106,18 +92,18 @@ def test_re_running_a_task_writes_nothing_new(run_env: Actor):
     group_id = make_group(actor, agents)
     org = actor.organization_id
     start = group_messages.begin_run(actor, group_id, request("hello")).dump()
-    first = _turn(start)
+    first = run_turn(start)
     before = [m.model_dump() for m in messages_dal.list_messages(org, group_id)]
     frames_before = events_dal.read(org, start["run_id"], 0)
     # When Step Functions re-runs that turn with the same input
-    again = _turn(start)
+    again = run_turn(start)
     # Then the state moves on the same way, and nothing new is stored or streamed
     assert again == first and first["turn"] == 1 and first["next"] == "turn"
     assert [m.model_dump() for m in messages_dal.list_messages(org, group_id)] == before
     assert events_dal.read(org, start["run_id"], 0) == frames_before
     # When the last turn runs, and runs again
-    last = _turn(first)
-    assert _turn(first) == last and (last["status"], last["next"], last["stop_reason"]) == ("completed", "done", "max_turns")
+    last = run_turn(first)
+    assert run_turn(first) == last and (last["status"], last["next"], last["stop_reason"]) == ("completed", "done", "max_turns")
     # Then the run completed once: usage and [DONE] end its event log exactly once
     frames = [f for _, f in events_dal.read(org, start["run_id"], 0)]
     assert frames[-1] == "[DONE]" and frames.count("[DONE]") == 1 and len(frames) == 6
@@ -135,7 +121,7 @@ def test_a_run_that_lost_its_conversation_writes_no_new_step(run_env: Actor):
     runs_dal.release(actor.organization_id, group_id, start["run_id"])
     # When its turn runs
     with pytest.raises(StepFailedError, match="no longer holds"):
-        _turn(start)
+        run_turn(start)
     # Then nothing but its input was written (it could have interleaved with a newer run)
     assert [m.role for m in messages_dal.list_messages(actor.organization_id, group_id)] == ["user"]
 
@@ -148,12 +134,12 @@ def test_a_re_run_main_turn_neither_counts_the_turn_twice_nor_starts_a_second_pa
     )
     group_id = main.multi_agent_group.id
     start = group_messages.begin_run(actor, group_id, request("hello")).dump()
-    first = _turn(start)
+    first = run_turn(start)
     (background,) = first["run_ids"]
     group = groups_logic.retrieve_group(actor, group_id)
     assert group.turns_counter == 0
     # When Step Functions re-runs that turn (as if it had crashed before starting the pass)
-    again = _turn(start)
+    again = run_turn(start)
     # Then the same pass is reported, the counter did not move again, and no second pass exists
     assert again["run_ids"] == [background] and again == first
     after = groups_logic.retrieve_group(actor, group_id)

@@ -16,7 +16,9 @@ from lettagroups.models.identity import Actor
 from lettagroups.orchestration import lifecycle, starter
 from lettagroups.orchestration.state import RunState
 
-from workflow_builders import group_runs, make_agent, make_group, offline_model, request, said, send, transcript
+from support.builders import make_agent, make_group, offline_model, request, send
+from support.runs import group_runs
+from support.transcripts import said, transcript
 
 
 def _pair(actor: Actor, velma_faults: str = "") -> str:

@@ -13,7 +13,10 @@ from lettagroups.models.groups import GroupUpdate
 from lettagroups.models.identity import Actor
 from lettagroups.models.messages import MessageUpdate
 
-from workflow_builders import NAMES, ModelCalls, group_runs, inbox, make_agent, make_group, said, send, transcript
+from support.builders import NAMES, make_agent, make_group, send
+from support.model_calls import ModelCalls, inbox
+from support.runs import group_runs
+from support.transcripts import said, transcript
 
 
 def _four(actor: Actor) -> tuple[list[str], str]:

@@ -16,7 +16,9 @@ from lettagroups.models.blocks import CreateBlock
 from lettagroups.models.groups import GroupUpdate
 from lettagroups.models.identity import Actor
 
-from workflow_builders import group_runs, make_group, offline_model, said, send, transcript, wait_for_run
+from support.builders import make_group, offline_model, send
+from support.runs import group_runs, wait_for_run
+from support.transcripts import said, transcript
 
 MEMORY_EDIT_TOOLS = {"core_memory_append", "core_memory_replace", "archival_memory_insert"}
 

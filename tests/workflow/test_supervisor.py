@@ -9,18 +9,10 @@ from lettagroups.dal import messages as messages_dal
 from lettagroups.logic import agents as agents_logic
 from lettagroups.models.identity import Actor
 
-from workflow_builders import (
-    NAMES,
-    ModelCalls,
-    group_runs,
-    inbox,
-    make_agent,
-    make_group,
-    offline_model,
-    said,
-    send,
-    transcript,
-)
+from support.builders import NAMES, make_agent, make_group, offline_model, send
+from support.model_calls import ModelCalls, inbox
+from support.runs import group_runs
+from support.transcripts import said, transcript
 
 BROADCAST = "send_message_to_all_agents_in_group"
 EXPECTED_TYPES = ["reasoning_message", "tool_call_message", "tool_return_message", "reasoning_message", "assistant_message"]

@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Iterator
-from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -30,25 +29,17 @@ from lettagroups.models.groups import GroupUpdate
 from lettagroups.models.identity import Actor
 from lettagroups.models.messages import LettaAsyncRequest, LettaStreamingRequest
 from lettagroups.models.stored_entities import GroupRecord
-from lettagroups.orchestration import tasks
 from lettagroups.orchestration.failure import RetryableStepError
 from lettagroups.orchestration.policies import swarm as swarm_policy
 from lettagroups.orchestration.state import RunState
 
-from workflow_builders import (
-    ModelCalls,
-    group_runs,
-    inbox,
-    make_agent,
-    make_group,
-    offline_model,
-    request,
-    send,
-    transcript,
-    wait_for_run,
-)
+from support.builders import make_agent, make_group, offline_model, request, send
+from support.group_run import run_turn
+from support.model_calls import ModelCalls, inbox
+from support.runs import group_runs, wait_for_run
+from support.swarm import HANDOFF, handed_off
+from support.transcripts import transcript
 
-HANDOFF = "handoff_to_agent"
 HANDOFF_DESCRIPTION = "Hand the conversation to a colleague who is better placed to answer. Use it instead of replying."
 
 
@@ -74,13 +65,7 @@ def stored_group(actor: Actor, group_id: str) -> GroupRecord:
     return group
 
 
-HANDED_OFF = [
-    ("reasoning_message", "fred"),
-    ("tool_call_message", "fred"),
-    ("tool_return_message", HANDOFF),
-    ("reasoning_message", "velma"),
-    ("assistant_message", "velma"),
-]
+HANDED_OFF = handed_off("fred", "velma")
 
 
 # --- a scripted model, for the calls the offline model never makes ------------------------------------------------
@@ -112,11 +97,6 @@ def scripted(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, list[ChatRes
 
     monkeypatch.setattr(step, "provider_for", lambda llm_config: Scripted(original(llm_config)))
     yield scripts
-
-
-def _turn(state: dict[str, Any]) -> dict[str, Any]:
-    """One turn task, as the state machine runs it (re-running it with the same input is a Step Functions retry)."""
-    return tasks.dispatch({"action": "turn", "run": state, "started_at": datetime.now(UTC).isoformat()})
 
 
 # --- who talks ------------------------------------------------------------------------------------------------------
@@ -486,7 +466,7 @@ def test_re_running_swarm_turns_writes_nothing_twice(run_env: Actor):
     group_id, ids = swarm(actor, ["fred", "velma"])
     start = group_messages.begin_run(actor, group_id, request("ask velma")).dump()
     assert start["active_agent_id"] == ids["fred"]
-    first = _turn(start)
+    first = run_turn(start)
     # Then fred's turn handed off: velma is active in the state and on the group, written with the step
     assert (first["active_agent_id"], first["next"], first["turn"]) == (ids["velma"], "turn", 1)
     group = stored_group(actor, group_id)
@@ -494,15 +474,15 @@ def test_re_running_swarm_turns_writes_nothing_twice(run_env: Actor):
     before = [m.model_dump() for m in messages_dal.list_messages(org, group_id)]
     frames = events_dal.read(org, start["run_id"], 0)
     # When Step Functions re-runs that turn with the same input
-    again = _turn(start)
+    again = run_turn(start)
     # Then the state moves on the same way, and nothing new is stored, streamed or written on the group
     assert again == first
     assert [m.model_dump() for m in messages_dal.list_messages(org, group_id)] == before
     assert events_dal.read(org, start["run_id"], 0) == frames
     assert stored_group(actor, group_id).version == group.version
     # When velma's turn runs, and runs again
-    last = _turn(first)
-    assert _turn(first) == last
+    last = run_turn(first)
+    assert run_turn(first) == last
     # Then the run completed once: end_turn, two turns, one [DONE]
     assert (last["status"], last["stop_reason"], last["usage"]["step_count"]) == ("completed", "end_turn", 2)
     logged = [f for _, f in events_dal.read(org, start["run_id"], 0)]
@@ -531,13 +511,13 @@ def test_a_group_changed_while_a_handoff_commits_retries_the_turn_without_writin
     monkeypatch.setattr(swarm_policy.groups_dal, "get_group", read_then_modified)
     # When the turn runs
     with pytest.raises(RetryableStepError, match="the group changed"):
-        _turn(start)
+        run_turn(start)
     # Then nothing of the turn was written: the group keeps the change and no active agent, the transcript its input
     assert [m.role for m in messages_dal.list_messages(org, group_id)] == ["user"]
     group = stored_group(actor, group_id)
     assert (group.description, group.active_agent_id) == ("changed meanwhile", None)
     # When Step Functions retries it
-    first = _turn(start)
+    first = run_turn(start)
     # Then the handoff is written once, with the active agent, and the modification stands
     assert first["active_agent_id"] == ids["velma"]
     assert [m.role for m in messages_dal.list_messages(org, group_id)] == ["user", "assistant", "tool"]

@@ -14,7 +14,10 @@ from lettagroups.models.blocks import CreateBlock
 from lettagroups.models.groups import GroupUpdate
 from lettagroups.models.identity import Actor
 
-from workflow_builders import ModelCalls, inbox, said, send, transcript, wait_for_run
+from support.builders import send
+from support.model_calls import ModelCalls, inbox
+from support.runs import wait_for_run
+from support.transcripts import said, transcript
 
 
 def test_voice_context_is_trimmed_and_the_sleeptime_agent_gets_each_chunk(run_env: Actor, model_calls: ModelCalls):

@@ -3,7 +3,6 @@ and a provider wrapper that records every model request."""
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Optional
 
@@ -12,23 +11,7 @@ import pytest
 if TYPE_CHECKING:
     from lettagroups.models.stored_entities import AgentRecord
 
-
-class RecordingProvider:
-    """Wraps a provider and keeps a copy of every request it was given."""
-
-    def __init__(self, inner: Any) -> None:
-        self.inner = inner
-        self.name = inner.name
-        self.inner_thoughts_in_kwargs = inner.inner_thoughts_in_kwargs
-        self.supports_token_streaming = inner.supports_token_streaming
-        self.requests: list[Any] = []
-        self.responses: list[Any] = []
-
-    def complete(self, request: Any, on_delta: Any = None) -> Any:
-        self.requests.append(copy.deepcopy(request))
-        response = self.inner.complete(request, on_delta)
-        self.responses.append(response)
-        return response
+from support.model_calls import RecordingProvider
 
 
 @pytest.fixture

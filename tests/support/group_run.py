@@ -1,10 +1,11 @@
-"""How the packaged tests drive a group run through the group-run task: THE one place that knows the task's
-payload (`{"action": ..., "run": <state>, ...}`) and how statemachines/group-run.asl.json sequences a round robin
+"""How tests drive a group run through the group-run task: THE one place that knows the task's payload
+(`{"action": ..., "run": <state>, ...}`) and how statemachines/group-run.asl.json sequences a round robin
 (Turn → WhatNext on `run.next` → Turn | Continue | Done; a task error → FailRun). When the state machine or its
 payload changes, change this file only.
 
-The run itself is begun by the real send logic (lock, run record, inputs), not started: its state is exactly what
-the state machine would receive.
+`run_turn` runs one turn in this process (the workflow tests); `run_round_robin` drives a whole run through any
+`invoke` (the packaged tests: a built function in a warm container). The run itself is begun by the real send logic
+(lock, run record, inputs), not started: its state is exactly what the state machine would receive.
 """
 
 from __future__ import annotations
@@ -27,13 +28,26 @@ def start_run(actor: Actor, group_id: str, text: str) -> dict[str, Any]:
     return state.dump()
 
 
+def task_event(action: str, state: dict[str, Any], started_at: str | None = None) -> dict[str, Any]:
+    """The task's input for `action` ("turn", "continue") on `state`, as the state machine passes it."""
+    return {"action": action, "run": state, "started_at": started_at or datetime.now(UTC).isoformat()}
+
+
+def run_turn(state: dict[str, Any]) -> dict[str, Any]:
+    """One turn task in this process, as the state machine runs it (re-running it with the same input is a Step
+    Functions retry)."""
+    from lettagroups.orchestration import tasks
+
+    return tasks.dispatch(task_event("turn", state))
+
+
 def run_round_robin(invoke: Invoke, state: dict[str, Any]) -> dict[str, Any]:
     """Turn until `next` says otherwise (Continue when it says so), as the state machine sequences them; on a task
     error, FailRun with the error Step Functions would pass. Returns {"state": last state, "error": task error or None}."""
     started_at = datetime.now(UTC).isoformat()
     action = "turn"
     while True:
-        reply = invoke({"action": action, "run": state, "started_at": started_at})
+        reply = invoke(task_event(action, state, started_at))
         if "errorType" in reply:
             error = {"Error": reply["errorType"], "Cause": _cause(reply)}
             failed = invoke({"action": "fail", "run": state, "error": error})

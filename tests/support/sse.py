@@ -1,11 +1,10 @@
-"""Helpers for the streaming tests: a strict SSE reader and an object tracker over raw HTTP."""
+"""The SSE wire over raw HTTP: a strict reader of what a stream carried, and the group stream route's request."""
 
 from __future__ import annotations
 
 import json
 import re
 import time
-import uuid
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, Optional
@@ -16,7 +15,6 @@ DONE = "[DONE]"
 # Exactly what contract §6 allows for one event: an optional `id: <seq>` line, one `data:` line, a blank line.
 EVENT_RE = re.compile(rb"^(?:id: (?P<id>[0-9]+)\n)?data: (?P<data>[^\n]*)\n$")
 COMMENT_RE = re.compile(rb"^(?::[^\n]*\n)+$")
-MESSAGE_KEYS = ["id", "date", "name", "message_type", "otid", "sender_id", "step_id"]
 
 
 @dataclass
@@ -103,51 +101,6 @@ def collapse(messages: list[dict[str, Any]]) -> list[tuple[Optional[str], str]]:
     return out
 
 
-def unique(prefix: str) -> str:
-    return f"{prefix}-{uuid.uuid4().hex[:8]}"
-
-
-class Objects:
-    """Creates agents and groups over HTTP and deletes them at teardown."""
-
-    def __init__(self, http: httpx.Client) -> None:
-        self.http = http
-        self.groups: list[str] = []
-        self.agents: list[str] = []
-
-    def agent(self, name: Optional[str] = None, *, model: Optional[str] = None, **body: Any) -> dict[str, Any]:
-        payload: dict[str, Any] = {
-            "name": name or unique("agent"),
-            "memory_blocks": [
-                {"label": "persona", "value": f"I am {name or 'an agent'}."},
-                {"label": "human", "value": "The user."},
-            ],
-            **body,
-        }
-        if model:
-            payload["model"] = f"offline/letta-offline?{model}"
-        response = self.http.post("/v1/agents/", json=payload)
-        assert response.status_code == 200, response.text
-        agent = response.json()
-        self.agents.append(agent["id"])
-        return dict(agent)
-
-    def group(self, agent_ids: list[str], manager_config: Optional[dict[str, Any]] = None) -> dict[str, Any]:
-        body: dict[str, Any] = {"agent_ids": agent_ids, "description": "stream test"}
-        if manager_config:
-            body["manager_config"] = manager_config
-        response = self.http.post("/v1/groups/", json=body)
-        assert response.status_code == 200, response.text
-        group = response.json()
-        self.groups.append(group["id"])
-        return dict(group)
-
-    def cleanup(self) -> None:
-        for path, ids in (("/v1/groups/", self.groups), ("/v1/agents/", self.agents)):
-            for object_id in reversed(ids):
-                self.http.delete(f"{path}{object_id}")
-
-
 def send_body(text: str = "hello there", *, stream_tokens: bool = False) -> dict[str, Any]:
     return {"messages": [{"role": "user", "content": text}], "stream_tokens": stream_tokens}
 
@@ -155,19 +108,3 @@ def send_body(text: str = "hello there", *, stream_tokens: bool = False) -> dict
 def open_stream(http: httpx.Client, group_id: str, body: dict[str, Any], **kwargs: Any) -> Iterator[httpx.Response]:
     """`with` helper over http.stream for the group stream route."""
     return http.stream("POST", f"/v1/groups/{group_id}/messages/stream", json=body, **kwargs)  # type: ignore[return-value]
-
-
-def wait_run(http: httpx.Client, run_id: str, timeout: float = 20.0) -> dict[str, Any]:
-    deadline = time.monotonic() + timeout
-    while True:
-        run = http.get(f"/v1/runs/{run_id}").json()
-        if run.get("status") in ("completed", "failed", "cancelled"):
-            return dict(run)
-        assert time.monotonic() < deadline, f"run {run_id} still {run.get('status')}"
-        time.sleep(0.05)
-
-
-def transcript(http: httpx.Client, group_id: str) -> list[dict[str, Any]]:
-    response = http.get(f"/v1/groups/{group_id}/messages", params={"limit": 200})
-    assert response.status_code == 200, response.text
-    return list(response.json())
