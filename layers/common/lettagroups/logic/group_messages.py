@@ -20,8 +20,7 @@ from ..models.messages import (
 from ..models.runs import Run
 from ..models.stored_entities import AgentRecord, GroupRecord
 from ..orchestration import lifecycle
-from ..orchestration.policies.swarm import DEFAULT_MAX_TURNS as SWARM_DEFAULT_MAX_TURNS
-from ..orchestration.state import MAX_TURNS_CAP, RunState
+from ..orchestration.state import MAX_TURNS_CAP, SWARM_DEFAULT_MAX_TURNS, RunState
 from . import message_edits, sending, transcripts
 from .groups import load_group
 

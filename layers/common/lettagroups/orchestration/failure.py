@@ -13,7 +13,6 @@ from __future__ import annotations
 import json
 from typing import Any, Optional
 
-from ..agent.providers.errors import ModelError
 from ..errors import (
     BadGatewayError,
     BadRequestError,
@@ -71,6 +70,8 @@ class RunFailure(RunFailureRecord):
 
     @classmethod
     def from_exception(cls, exc: BaseException) -> RunFailure:
+        from ..agent.providers.errors import ModelError  # not at import: a send's function never builds the providers
+
         if isinstance(exc, ModelError):
             where = f"{exc.provider} model" if exc.provider else "the model"
             detail = exc.message if exc.message.startswith(where) else f"{where} failed: {exc.message}"

@@ -16,6 +16,7 @@ from ..models.identity import Actor
 from ..models.records import RequestConfig, Usage
 
 MAX_TURNS_CAP = int(os.environ.get("MAX_TURNS_CAP", "50"))
+SWARM_DEFAULT_MAX_TURNS = 10  # a swarm's agent turns per request when the group sets none (handoffs included)
 
 # What the state machine does after a task: another turn, the supervisor's workers, stop, or go on in a new
 # execution (an Express execution ends after 5 minutes; see `turns.CONTINUE_AFTER_SECONDS`).
@@ -24,6 +25,8 @@ Next = Literal["turn", "workers", "done", "continue"]
 
 class BackgroundPass(BaseModel):
     """A sleeptime agent's pass over the conversation, started by the run that triggered it (contract §8.4/§8.5)."""
+
+    model_config = ConfigDict(defer_build=True)
 
     agent_id: str
     mode: Literal["sleeptime", "voice"]
@@ -37,7 +40,7 @@ class BackgroundPass(BaseModel):
 
 
 class RunState(BaseModel):
-    model_config = ConfigDict(extra="ignore")
+    model_config = ConfigDict(defer_build=True, extra="ignore")
 
     kind: Literal["group", "background"] = "group"
     org_id: str

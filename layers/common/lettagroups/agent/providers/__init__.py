@@ -17,11 +17,13 @@ Heavy clients (httpx, boto3 bedrock-runtime) are imported only when a call is ma
 from __future__ import annotations
 
 import os
-from typing import Any, Union
+from typing import TYPE_CHECKING, Any, Union
 
-from ...models.agents import LLMConfig
 from .base import ChatRequest, ChatResponse, DeltaCallback, ModelProvider, ProviderDelta, TokenUsage, ToolCallOut, estimate_tokens
 from .errors import ModelError, UnsupportedModelError
+
+if TYPE_CHECKING:
+    from ...models.agents import LLMConfig
 
 MODE_ENV = "LETTA_MODEL_MODE"
 OPENAI_COMPATIBLE_TYPES = {
@@ -59,7 +61,7 @@ def offline_forced() -> bool:
 
 
 def provider_for(llm_config: Union[LLMConfig, dict[str, Any]]) -> ModelProvider:
-    config = llm_config.model_dump() if isinstance(llm_config, LLMConfig) else dict(llm_config)
+    config = dict(llm_config) if isinstance(llm_config, dict) else llm_config.model_dump()
     endpoint_type = str(config.get("model_endpoint_type") or "offline").lower()
     if offline_forced() or endpoint_type == "offline":
         from .offline import OfflineProvider

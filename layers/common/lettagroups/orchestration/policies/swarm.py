@@ -21,8 +21,6 @@ from ...dal import groups as groups_dal
 from .. import prompts, steps
 from ..state import RunState
 
-DEFAULT_MAX_TURNS = 10  # agent turns per request when the group sets none (handoffs included)
-
 
 def take_turn(state: RunState) -> RunState:
     speaker = state.active_agent_id or state.agent_ids[0]
