@@ -31,7 +31,7 @@ from ..models.records import ConversationHead
 from ..models.runs import Run
 from ..models.stored_entities import AgentRecord, GroupRecord
 from ..orchestration import lifecycle
-from ..orchestration.policies import ALONE
+from ..orchestration.state import ALONE
 from . import group_messages, message_edits, sending, transcripts
 from .agents import agent_not_found, retrieve_agent
 

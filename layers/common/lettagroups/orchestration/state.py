@@ -16,6 +16,7 @@ from ..models.identity import Actor
 from ..models.records import RequestConfig, Usage
 
 MAX_TURNS_CAP = int(os.environ.get("MAX_TURNS_CAP", "50"))
+ALONE = "agent"  # the `manager_type` of a run of one agent messaged directly
 SWARM_DEFAULT_MAX_TURNS = 10  # a swarm's agent turns per request when the group sets none (handoffs included)
 
 # What the state machine does after a task: another turn, the supervisor's workers, stop, or go on in a new

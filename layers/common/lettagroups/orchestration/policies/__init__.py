@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from ..state import RunState
+from ..state import ALONE, RunState
 from . import alone, dynamic, main_agent, round_robin, supervisor, swarm
 
 TakeTurn = Callable[[RunState], RunState]
-ALONE = "agent"  # the `manager_type` of a run of one agent messaged directly
 
 POLICIES: dict[str, TakeTurn] = {
     "round_robin": round_robin.take_turn,
