@@ -68,7 +68,7 @@ async def tail(
     last_sent = started
     last_frame = started
     delay = POLL_SECONDS
-    checked_at: Optional[float] = None
+    checked_at = started  # a run just sent to has no frames yet: look at its record only once it stays quiet
     finished_at: Optional[float] = None
     run: Optional[RunRecord] = None
     yield OPEN
@@ -94,7 +94,7 @@ async def tail(
             delay = POLL_SECONDS
             continue
         now = time.monotonic()
-        if finished_at is None and (checked_at is None or now - checked_at >= RUN_CHECK_SECONDS):
+        if finished_at is None and now - checked_at >= RUN_CHECK_SECONDS:
             checked_at = now
             run = await asyncio.to_thread(runs_dal.get_run, org_id, run_id)
             if run is None or run.finished:
