@@ -8,7 +8,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Query
 
 from lettagroups.api.app import create_app, current_actor, json_response, make_handler, ok
 from lettagroups.api.clients import default_message_order
-from lettagroups.logic import group_messages
+from lettagroups.logic import group_history
 from lettagroups.models.groups import ListOrder
 from lettagroups.models.messages import LettaMessage
 
@@ -28,7 +28,7 @@ def list_group_messages(
     assistant_message_tool_kwarg: Annotated[str, Query(max_length=200)] = "message",
 ) -> Response[Any]:
     return json_response(
-        group_messages.list_messages(
+        group_history.list_messages(
             current_actor(app),
             group_id,
             after=after,

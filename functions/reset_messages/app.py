@@ -7,7 +7,7 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Query
 
 from lettagroups.api.app import create_app, current_actor, json_response, make_handler, ok
-from lettagroups.logic import agent_messages
+from lettagroups.logic import agent_history
 from lettagroups.models.agents import AgentState
 
 app = create_app()
@@ -16,7 +16,7 @@ app = create_app()
 @app.patch("/v1/agents/<agent_id>/reset-messages", operation_id="reset_messages", responses=ok(AgentState))
 def reset_messages(agent_id: str, add_default_initial_messages: Annotated[bool, Query()] = False) -> Response[Any]:
     # There are no default initial messages to add back here (context is built at each step), so the flag is moot.
-    return json_response(agent_messages.reset_messages(current_actor(app), agent_id))
+    return json_response(agent_history.reset_messages(current_actor(app), agent_id))
 
 
 lambda_handler = make_handler(app)

@@ -28,7 +28,7 @@ from lettagroups.ids import new_id
 from lettagroups.logic import agents as agents_logic
 from lettagroups.logic import blocks as blocks_logic
 from lettagroups.logic import core_memory as core_memory_logic
-from lettagroups.logic import group_messages as messages_logic
+from lettagroups.logic import group_history as messages_logic
 from lettagroups.logic import groups as groups_logic
 from lettagroups.logic import runs as runs_logic
 from lettagroups.models.agents import CreateAgent

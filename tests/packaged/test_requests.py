@@ -19,7 +19,7 @@ from lettagroups.auth.keys import issue_key
 from lettagroups.dal import runs as runs_dal
 from lettagroups.dal import users as users_dal
 from lettagroups.logic import agents as agents_logic
-from lettagroups.logic import group_messages
+from lettagroups.logic import group_history
 from lettagroups.logic import groups as groups_logic
 from lettagroups.models.agents import CreateAgent, LLMConfig
 from lettagroups.models.blocks import CreateBlock
@@ -137,7 +137,7 @@ def test_group_run_task_calls_the_configured_openai_compatible_model(
     # And the replies are the group's transcript
     said = [
         m.content
-        for m in group_messages.list_messages(actor, group_id, limit=50)
+        for m in group_history.list_messages(actor, group_id, limit=50)
         if getattr(m, "message_type", None) == "assistant_message"
     ]
     assert said == ["Jinkies!", "Zoinks!"]

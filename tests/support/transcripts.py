@@ -12,9 +12,9 @@ if TYPE_CHECKING:
 
 def transcript(actor: Actor, group_id: str, **kwargs: Any) -> list[Any]:
     """The group's LettaMessages through the logic layer (up to 500)."""
-    from lettagroups.logic import group_messages
+    from lettagroups.logic import group_history
 
-    return group_messages.list_messages(actor, group_id, **{"limit": 500, **kwargs})
+    return group_history.list_messages(actor, group_id, **{"limit": 500, **kwargs})
 
 
 def transcript_http(http: httpx.Client, group_id: str) -> list[dict[str, Any]]:

@@ -8,7 +8,7 @@ import pytest
 
 from lettagroups.dal import messages as messages_dal
 from lettagroups.errors import ConflictError, NotFoundError
-from lettagroups.logic import agent_messages, group_messages, runs
+from lettagroups.logic import agent_history, agent_messages, group_messages, runs
 from lettagroups.logic import agents as agents_logic
 from lettagroups.logic import groups as groups_logic
 from lettagroups.models.agents import CreateAgent
@@ -27,7 +27,7 @@ def _ask(actor: Actor, agent_id: str, text: str):  # type: ignore[no-untyped-def
 
 
 def _listed(actor: Actor, agent_id: str, **kwargs: object) -> list[tuple[str, str | None]]:
-    return [(m.message_type, m.name) for m in agent_messages.list_messages(actor, agent_id, limit=100, **kwargs)]  # type: ignore[arg-type]
+    return [(m.message_type, m.name) for m in agent_history.list_messages(actor, agent_id, limit=100, **kwargs)]  # type: ignore[arg-type]
 
 
 def test_a_plain_agent_runs_alone_in_its_own_conversation(run_env: Actor):
@@ -88,7 +88,7 @@ def test_a_sleeptime_main_agent_runs_its_groups_pattern(run_env: Actor):
     assert names <= {None, "main"}
     assert _listed(actor, main.id, group_id=group.id) == _listed(actor, main.id)
     # When it is reset, Then its conversation (the group's) is empty
-    agent_messages.reset_messages(actor, main.id)
+    agent_history.reset_messages(actor, main.id)
     assert transcript(actor, group.id) == [] and _listed(actor, main.id) == []
 
 
@@ -129,7 +129,7 @@ def test_a_participant_messaged_directly_runs_alone_and_lists_both_conversations
     assert [m.content for m in transcript(actor, group_id) if m.message_type == "user_message"] == ["hello group"]
     # And his list merges what he took part in, in time order: the group (as he sees it: velma's reply is a peer's)
     # then his own conversation; `group_id` narrows it to the group
-    mine = agent_messages.list_messages(actor, fred, limit=100)
+    mine = agent_history.list_messages(actor, fred, limit=100)
     assert [getattr(m, "content", None) for m in mine if m.message_type == "user_message"] == ["hello group", "hi fred, just you"]
     assert ("assistant_message", "velma") in _listed(actor, fred)
     in_group = _listed(actor, fred, group_id=group_id)
@@ -141,10 +141,10 @@ def test_a_participant_messaged_directly_runs_alone_and_lists_both_conversations
     ]
     # And a message of his own conversation can be edited through the agent door
     own_input = next(m for m in mine if m.message_type == "user_message" and m.content == "hi fred, just you")
-    edited = agent_messages.modify_message(actor, fred, own_input.id, MessageUpdate.model_validate({"content": "hi fred!"}))
+    edited = agent_history.modify_message(actor, fred, own_input.id, MessageUpdate.model_validate({"content": "hi fred!"}))
     assert edited.content == "hi fred!"
     with pytest.raises(NotFoundError):
-        agent_messages.modify_message(actor, velma, own_input.id, MessageUpdate.model_validate({"content": "not mine"}))
+        agent_history.modify_message(actor, velma, own_input.id, MessageUpdate.model_validate({"content": "not mine"}))
 
 
 def test_one_run_at_a_time_per_agent_and_async_sends(run_env: Actor):

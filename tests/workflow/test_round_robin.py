@@ -6,7 +6,7 @@ import pytest
 
 from lettagroups.dal import messages as messages_dal
 from lettagroups.errors import BadRequestError, NotFoundError
-from lettagroups.logic import group_messages
+from lettagroups.logic import group_history
 from lettagroups.logic import groups as groups_logic
 from lettagroups.models import presentation
 from lettagroups.models.groups import GroupUpdate
@@ -89,7 +89,7 @@ def test_modify_reverses_order_and_caps_turns(run_env: Actor):
     assert group.max_turns == 3
     assert group.description == "test group" and group.manager_agent_id is None and group.termination_token is None
     # When the transcript is reset and the group is asked again (MA-4e)
-    group_messages.reset_messages(actor, group_id)
+    group_history.reset_messages(actor, group_id)
     response = send(actor, group_id, "and what about next year?")
     # Then three agents speak, in the reversed order
     assert response.usage.step_count == 3
@@ -134,11 +134,11 @@ def test_transcript_cursors_are_anchored(run_env: Actor):
         return [(m.id, m.message_type) for m in presentation.to_letta_messages(messages)]
 
     def listed(**kwargs):
-        return [(m.id, m.message_type) for m in group_messages.list_messages(actor, group_id, **kwargs)]
+        return [(m.id, m.message_type) for m in group_history.list_messages(actor, group_id, **kwargs)]
 
     # Then no cursor gives the newest `limit` stored messages, chronological, reasoning before assistant
     assert listed() == present(stored[-10:])
-    newest = group_messages.list_messages(actor, group_id)
+    newest = group_history.list_messages(actor, group_id)
     assert [m.message_type for m in newest if m.message_type != "user_message"][:2] == ["reasoning_message", "assistant_message"]
     # And `after` gives the oldest `limit` after it
     assert listed(after=stored[2].id, limit=5) == present(stored[3:8])
@@ -151,25 +151,25 @@ def test_transcript_cursors_are_anchored(run_env: Actor):
     seen = present(stored[:1])
     cursor = stored[0].id
     for _ in range(20):
-        page = group_messages.list_messages(actor, group_id, after=cursor, limit=4)
+        page = group_history.list_messages(actor, group_id, after=cursor, limit=4)
         if not page:
             break
         seen += [(m.id, m.message_type) for m in page]
         cursor = page[-1].id
     assert seen == present(stored)
     # And limit=0 gives []
-    assert group_messages.list_messages(actor, group_id, limit=0) == []
+    assert group_history.list_messages(actor, group_id, limit=0) == []
     # And an unknown cursor, or one of another group, is 404; an inverted window is 400
     other = make_group(actor, agents)
     send(actor, other, "elsewhere")
     foreign = messages_dal.list_messages(actor.organization_id, other)[0].id
     for cursor_id in ("message-nope", foreign):
         with pytest.raises(NotFoundError, match="No message found with id"):
-            group_messages.list_messages(actor, group_id, after=cursor_id)
+            group_history.list_messages(actor, group_id, after=cursor_id)
         with pytest.raises(NotFoundError, match="No message found with id"):
-            group_messages.list_messages(actor, group_id, before=cursor_id)
+            group_history.list_messages(actor, group_id, before=cursor_id)
     with pytest.raises(BadRequestError, match="'before' reference must be later than 'after' reference"):
-        group_messages.list_messages(actor, group_id, after=stored[5].id, before=stored[3].id)
+        group_history.list_messages(actor, group_id, after=stored[5].id, before=stored[3].id)
 
 
 def test_reset_empties_the_transcript_and_the_agents_context(run_env: Actor, model_calls: ModelCalls):
@@ -179,7 +179,7 @@ def test_reset_empties_the_transcript_and_the_agents_context(run_env: Actor, mod
     before = send(actor, group_id, "remember the purple elephant")
     old_texts = said(before.messages) + ["remember the purple elephant"]
     # When the transcript is reset
-    assert group_messages.reset_messages(actor, group_id) is None
+    assert group_history.reset_messages(actor, group_id) is None
     # Then the list is empty
     assert transcript(actor, group_id) == []
     # And on the next send no agent receives the old messages
@@ -204,13 +204,13 @@ def test_modify_messages_and_see_edits_in_later_context(run_env: Actor, model_ca
     shaggy_reply = [m for m in listed if m.message_type == "assistant_message"][-1]
     shaggy_reasoning = [m for m in listed if m.message_type == "reasoning_message"][-1]
     # When shaggy's reply is edited without a message_type
-    edited = group_messages.modify_message(actor, group_id, shaggy_reply.id, MessageUpdate.model_validate({"content": "zoinks"}))
+    edited = group_history.modify_message(actor, group_id, shaggy_reply.id, MessageUpdate.model_validate({"content": "zoinks"}))
     # Then the response is the assistant message with the new content
     assert edited.message_type == "assistant_message" and edited.content == "zoinks" and edited.id == shaggy_reply.id
     # When the user message and shaggy's reasoning are edited too
-    user_edit = group_messages.modify_message(actor, group_id, user_message.id, MessageUpdate(content="what are you all doing?"))
+    user_edit = group_history.modify_message(actor, group_id, user_message.id, MessageUpdate(content="what are you all doing?"))
     assert user_edit.message_type == "user_message" and user_edit.content == "what are you all doing?"
-    reasoning_edit = group_messages.modify_message(
+    reasoning_edit = group_history.modify_message(
         actor, group_id, shaggy_reasoning.id, MessageUpdate(message_type="reasoning_message", reasoning="hmm")
     )
     assert reasoning_edit.message_type == "reasoning_message" and reasoning_edit.reasoning == "hmm"
@@ -222,11 +222,11 @@ def test_modify_messages_and_see_edits_in_later_context(run_env: Actor, model_ca
     assert [m.reasoning for m in relisted if m.message_type == "reasoning_message"][-1] == "hmm"
     # And a message type that does not fit the stored message is 400
     with pytest.raises(BadRequestError, match="Message type got modified"):
-        group_messages.modify_message(actor, group_id, shaggy_reply.id, MessageUpdate(message_type="user_message", content="x"))
+        group_history.modify_message(actor, group_id, shaggy_reply.id, MessageUpdate(message_type="user_message", content="x"))
     # And a message of another group is 404
     other = make_group(actor, agents)
     with pytest.raises(NotFoundError):
-        group_messages.modify_message(actor, other, shaggy_reply.id, MessageUpdate(content="x"))
+        group_history.modify_message(actor, other, shaggy_reply.id, MessageUpdate(content="x"))
     # When the group is asked again
     model_calls.clear()
     send(actor, group_id, "anything else?")

@@ -9,7 +9,7 @@ from lettagroups.dal import agents as agents_dal
 from lettagroups.dal import messages as messages_dal
 from lettagroups.errors import NotFoundError
 from lettagroups.logic import agents as agents_logic
-from lettagroups.logic import group_messages
+from lettagroups.logic import group_history
 from lettagroups.logic import groups as groups_logic
 from lettagroups.models.agents import CreateAgent, UpdateAgent
 from lettagroups.models.blocks import CreateBlock
@@ -156,7 +156,7 @@ def test_without_enable_sleeptime_the_main_agent_runs_alone(run_env: Actor):
     response = send(actor, group_id, "hello")
     # Then the main agent answers and no background pass starts
     assert said(response.messages) and response.usage.run_ids == []
-    assert group_messages.list_messages(actor, group_id)[-1].name == "main"
+    assert group_history.list_messages(actor, group_id)[-1].name == "main"
 
 
 def test_a_failing_background_pass_is_recorded_on_its_run_and_spares_the_user(run_env: Actor):

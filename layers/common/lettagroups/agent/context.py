@@ -1,12 +1,11 @@
 """What one agent sees of a conversation (contract §7.2), as model messages, trimmed to its context window.
 
-Visibility for agent A, per stored message:
-- inputs (role user/system) whose `recipient_id` is None or A: as stored (already packed, §7.3);
+Which stored messages agent A sees is `visibility`; how each appears to it:
+- an input: as stored (already packed, §7.3);
 - A's own assistant and tool messages: in full (reasoning, tool calls, tool returns);
 - another agent's `shared` assistant reply: a system message in the system_alert envelope holding what it said
   through send_message, or the colleague it handed the conversation to and why (a swarm handoff), named after the
-  speaker;
-- nothing else (other agents' reasoning and tool traffic, inputs addressed to other agents).
+  speaker.
 
 Trimming keeps the newest history that fits. An assistant message and the tool results answering it are one
 unit, so a window never starts with an orphaned tool result. Tokens are estimated at ~4 characters per token.
@@ -17,7 +16,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any, Literal, Optional
+from typing import Any
 
 from ..dal import messages as messages_dal
 from ..models.presentation import pack_system_alert, parse_arguments, send_message_texts, unpack_message
@@ -25,22 +24,11 @@ from ..models.stored import StoredMessage
 from .catalog import HANDOFF_TOOL
 from .providers.base import estimate_tokens
 from .providers.errors import ContextWindowExceededError
+from .visibility import visibility
 
 INNER_THOUGHTS = "inner_thoughts"
 HISTORY_SCAN_LIMIT = 2000  # stored messages read per step at most, whatever the window
 MESSAGE_OVERHEAD_TOKENS = 4
-
-Visibility = Literal["input", "own", "peer"]
-
-
-def visibility(message: StoredMessage, agent_id: str) -> Optional[Visibility]:
-    if message.role in ("user", "system"):
-        return "input" if message.recipient_id in (None, agent_id) else None
-    if message.agent_id == agent_id:
-        return "own"
-    if message.role == "assistant" and message.shared:
-        return "peer"
-    return None
 
 
 def _reasoning_text(message: StoredMessage) -> str:

@@ -18,15 +18,12 @@ from ..models.groups import GroupCreate, SleeptimeManager, VoiceSleeptimeManager
 from ..models.identity import Actor
 from ..models.stored_entities import AgentRecord, BlockRecord, GroupRecord
 from . import groups as groups_logic
+from .agent_routing import agent_not_found
 from .blocks import new_block_record
 from .llm_configs import embedding_config_from_handle, llm_config_from_handle
 
 CASCADING_TYPES = {"sleeptime", "voice_sleeptime"}
 VOICE_DESCRIPTION = "Low latency voice chat with async memory management."
-
-
-def agent_not_found(agent_id: str) -> NotFoundError:
-    return NotFoundError(f"Agent not found with id={agent_id}")
 
 
 def _now() -> str:

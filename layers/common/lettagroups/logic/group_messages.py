@@ -1,27 +1,24 @@
-"""Sending to a group and managing its transcript (contract §4.7-§4.11, §7.6a, §12a)."""
+"""Sending to a group (contract §4.7-§4.9, §7.6a, §12a): who runs, in what order, on the shared run machinery
+(`sending`). Listing, editing and resetting the transcript are `group_history`."""
 
 from __future__ import annotations
 
 from typing import Any, Optional
 
 from ..dal import groups as groups_dal
-from ..dal import messages as messages_dal
 from ..errors import BadRequestError, NotFoundError
-from ..models.groups import ListOrder
 from ..models.identity import Actor
 from ..models.messages import (
     LettaAsyncRequest,
-    LettaMessageBase,
     LettaRequest,
     LettaResponse,
     LettaStreamingRequest,
-    MessageUpdate,
 )
 from ..models.runs import Run
 from ..models.stored_entities import AgentRecord, GroupRecord
 from ..orchestration import lifecycle
 from ..orchestration.state import MAX_TURNS_CAP, SWARM_DEFAULT_MAX_TURNS, RunState
-from . import message_edits, sending, transcripts
+from . import sending
 from .groups import load_group
 
 DESCRIPTION_IN_PROMPT = 8000  # what a run carries of the group's description (participants' instructions, §7.4)
@@ -107,39 +104,3 @@ def begin_run(actor: Actor, group_id: str, request: LettaRequest) -> RunState:
     opened = sending.open_run(actor, group_target(actor, load_group(actor, group_id)), request, door="sync")
     assert opened.state is not None
     return opened.state
-
-
-def list_messages(
-    actor: Actor,
-    group_id: str,
-    *,
-    after: Optional[str] = None,
-    before: Optional[str] = None,
-    limit: int = 10,
-    order: Optional[ListOrder] = None,
-    use_assistant_message: bool = True,
-    assistant_message_tool_name: str = "send_message",
-    assistant_message_tool_kwarg: str = "message",
-) -> list[LettaMessageBase]:
-    """The group's transcript, a page anchored at the cursor (contract §4.10; `order` as `transcripts.page`)."""
-    load_group(actor, group_id)
-    config = {
-        "use_assistant_message": use_assistant_message,
-        "assistant_message_tool_name": assistant_message_tool_name,
-        "assistant_message_tool_kwarg": assistant_message_tool_kwarg,
-    }
-    sources = [transcripts.Source(group_id)]
-    return transcripts.page(actor.organization_id, sources, after=after, before=before, limit=limit, order=order, config=config)
-
-
-def modify_message(actor: Actor, group_id: str, message_id: str, request: MessageUpdate) -> LettaMessageBase:
-    load_group(actor, group_id)
-    message = messages_dal.get_message(actor.organization_id, group_id, message_id)
-    if message is None:
-        raise NotFoundError(f"No message found with id '{message_id}'")
-    return message_edits.apply(actor.organization_id, message, request)
-
-
-def reset_messages(actor: Actor, group_id: str) -> None:
-    load_group(actor, group_id)
-    messages_dal.delete_conversation_messages(actor.organization_id, group_id)

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Optional
 
-from ..agent.context import visibility
+from ..agent.visibility import visibility
 from ..dal import messages as messages_dal
 from ..errors import NotFoundError
 from ..models import presentation

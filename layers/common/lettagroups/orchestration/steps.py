@@ -14,7 +14,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Literal, Optional, Union
 
-from ..agent import context as agent_context
 from ..agent import inputs
 from ..agent.providers import supports_token_streaming
 from ..agent.providers.errors import ModelError
@@ -30,6 +29,7 @@ from ..agent.step import (
 )
 from ..agent.streaming import StreamOptions
 from ..agent.tools import ToolSpec
+from ..agent.visibility import visibility
 from ..dal import events as events_dal
 from ..dal import messages as messages_dal
 from ..dal import runs as runs_dal
@@ -304,7 +304,7 @@ def visible_history(state: RunState, agent_id: str, *, after: Optional[str] = No
     return [
         m
         for m in messages_dal.iter_messages(state.org_id, state.conversation_id, after=after)
-        if agent_context.visibility(m, agent_id) is not None
+        if visibility(m, agent_id) is not None
     ]
 
 
