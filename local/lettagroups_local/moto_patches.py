@@ -167,10 +167,11 @@ def fast_table_queries() -> None:
         consistent_read: bool = False,
         filter_expression: Any = None,
         **rest: Any,
-    ) -> Any:  # noqa: E501
+    ) -> Any:
         filter_kwargs = {k: v for k, v in rest.items() if k not in ("hash_key_conditions", "range_key_conditions")}
         partition = self.items.get(hash_key) if hash_key is not None and self.range_key_attr else None
-        if index_name or filter_kwargs or not isinstance(partition, dict):
+        keyed = [(item.range_key.value, item) for item in partition.values()] if isinstance(partition, dict) else []
+        if index_name or filter_kwargs or not isinstance(partition, dict) or any(not isinstance(k, str) for k, _ in keyed):
             return original(
                 self,
                 hash_key,
@@ -184,23 +185,7 @@ def fast_table_queries() -> None:
                 consistent_read,
                 filter_expression,
                 **rest,
-            )  # noqa: E501
-        keyed = [(item.range_key.value, item) for item in partition.values()]
-        if any(not isinstance(k, str) for k, _ in keyed):
-            return original(
-                self,
-                hash_key,
-                range_comparison,
-                range_objs,
-                limit,
-                exclusive_start_key,
-                scan_index_forward,
-                projection_expressions,
-                index_name,
-                consistent_read,
-                filter_expression,
-                **rest,
-            )  # noqa: E501
+            )
         keyed.sort(key=lambda pair: pair[0], reverse=scan_index_forward is False)
         if range_comparison:
             compare = get_comparison_func(range_comparison)

@@ -62,11 +62,29 @@ OPERATIONS = {
     "list_run_messages": ("GET", "/v1/runs/{run_id}/messages"),
     "retrieve_run_usage": ("GET", "/v1/runs/{run_id}/usage"),
     "openapi_document": ("GET", "/openapi.json"),
+    "send_message": ("POST", "/v1/agents/{agent_id}/messages"),
+    "create_agent_message_async": ("POST", "/v1/agents/{agent_id}/messages/async"),
+    "list_messages": ("GET", "/v1/agents/{agent_id}/messages"),
+    "modify_message": ("PATCH", "/v1/agents/{agent_id}/messages/{message_id}"),
+    "reset_messages": ("PATCH", "/v1/agents/{agent_id}/reset-messages"),
+    "list_runs": ("GET", "/v1/runs"),
+    "list_active_runs": ("GET", "/v1/runs/active"),
 }
 # Operations that need no table at all (the OpenAPI document resolves its caller, so it reads the table), and
 # those that also start (and watch) group-run executions.
 TABLELESS_OPERATIONS = {"health_check"}
-SEND_OPERATIONS = {"send_group_message", "send_group_message_async"}
+# The functions that start group-run executions, and with what: a synchronous send also runs one to its end
+# (StartSyncExecution), the stream function too for the voice route's non-streaming completions; the task starts
+# background sleeptime passes.
+SYNC, ASYNC = ["states:StartExecution", "states:StartSyncExecution"], ["states:StartExecution"]
+EXECUTION_ACTIONS = {
+    "SendGroupMessageFunction": SYNC,
+    "SendMessageFunction": SYNC,
+    "StreamFunction": SYNC,
+    "SendGroupMessageAsyncFunction": ASYNC,
+    "CreateAgentMessageAsyncFunction": ASYNC,
+    "GroupRunTaskFunction": ASYNC,
+}
 
 
 # --- translation ----------------------------------------------------------------------------------
@@ -356,21 +374,24 @@ def test_operation_gets_the_least_table_access_it_needs(operation: str):
     else:
         assert granted == {"DynamoDBCrudPolicy"}
     assert len(templates) == len(granted), templates
-    # And only the sends get a hand-written statement: starting executions of the group-run machine (and, for the
-    # synchronous send, running one to its end)
-    if operation in SEND_OPERATIONS:
-        actions = sorted(a for statement in statements for a in statement["Action"])
-        expected = (
-            ["states:StartExecution", "states:StartSyncExecution"]
-            if operation == "send_group_message"
-            else ["states:StartExecution"]
-        )
-        assert actions == expected, statements
-        for statement in statements:
+    # And only the functions that start runs get a hand-written statement (test below)
+    if route.function not in EXECUTION_ACTIONS:
+        assert statements == [], statements
+
+
+def test_only_the_functions_that_start_runs_may_start_executions_of_the_group_run_machine():
+    # Given every function's hand-written statements
+    for name, function in sam_template()["Resources"].items():
+        if function["Type"] != "AWS::Serverless::Function":
+            continue
+        _, statements = _dynamodb_policies(function)
+        starting = [s for s in statements if any(str(a).startswith("states:") for a in s["Action"])]
+        # Then exactly the functions that start runs may, with exactly the actions their code calls, on that machine
+        actions = sorted(a for statement in starting for a in statement["Action"])
+        assert actions == EXECUTION_ACTIONS.get(name, []), (name, starting)
+        for statement in starting:
             assert statement["Effect"] == "Allow"
             assert "-group-run" in statement["Resource"]["Fn::Sub"], statement
-    else:
-        assert statements == [], statements
 
 
 def test_translated_dynamodb_statements_name_only_the_table(translated: dict[str, Any]):

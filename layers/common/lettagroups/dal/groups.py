@@ -67,6 +67,9 @@ def _agent_action(org_id: str, change: AgentChange) -> dict[str, Any]:
     base = {"TableName": table_name(), "Key": key(keys.org_pk(org_id), keys.agent_sk(change.agent_id))}
     if not (sets or adds or deletes):
         return {"ConditionCheck": {**base, "ConditionExpression": conditions[0], **expr.params()}}
+    # An in-place change is a new version: a whole-item replace prepared from the agent as read before it fails
+    # its version condition instead of silently dropping this change.
+    adds.append(f"{expr.name('version')} {expr.value(1)}")
     update = " ".join(
         part
         for part in (
@@ -199,7 +202,10 @@ def delete_group(org_id: str, group: GroupRecord) -> None:
                 "Update": {
                     "TableName": table_name(),
                     "Key": key(keys.org_pk(org_id), keys.agent_sk(manager)),
-                    "UpdateExpression": f"DELETE {mexpr.name('managed_group_ids')} {mexpr.value({group.id})}",
+                    "UpdateExpression": (
+                        f"DELETE {mexpr.name('managed_group_ids')} {mexpr.value({group.id})} "
+                        f"ADD {mexpr.name('version')} {mexpr.value(1)}"  # a new version, as in _agent_action
+                    ),
                     "ConditionExpression": f"attribute_exists({mexpr.name('SK')})",
                     **mexpr.params(),
                 }
