@@ -12,6 +12,7 @@ import pytest
 from lettagroups.dal import agents as agents_dal
 from lettagroups.dal import groups as groups_dal
 from lettagroups.dal import keys, table
+from lettagroups.dal.items import ConditionFailed
 from lettagroups.ids import new_id
 from lettagroups.models.identity import Actor
 from lettagroups.models.stored_entities import AgentRecord, GroupRecord
@@ -542,3 +543,24 @@ def test_keys_put_every_entity_under_its_organization(org: str):
     assert item["GSI1PK"] == f"ORG#{org}#MT#round_robin"
     assert item["GSI2PK"] == f"ORG#{org}#PRJ#p1"
     assert item["GSI1SK"] == item["GSI2SK"] == item["SK"] == f"GROUP#{group.id}"
+
+
+def test_a_group_write_to_an_agent_item_is_a_new_version_of_the_agent(actor: Actor):
+    # Given an agent as a modify would read it (version 0)
+    org = actor.organization_id
+    agent_id = new_agent(org)
+    read_before = agents_dal.get_agent(org, agent_id)
+    assert read_before is not None and read_before.version == 0
+    # When a group write changes the agent item in place (it becomes the group's manager)
+    group = new_group("supervisor", manager_agent_id=agent_id)
+    groups_dal.create_group(org, group, [groups_dal.AgentChange(agent_id, add_managed_group=group.id)], SINCE)
+    # Then the agent is at a new version holding the change
+    after = agents_dal.get_agent(org, agent_id)
+    assert after is not None and after.version == 1 and group.id in after.managed_group_ids
+    # And a whole-item replace prepared from the earlier read fails instead of dropping the change
+    with pytest.raises(ConditionFailed):
+        agents_dal.replace_agent(org, read_before.model_copy(update={"name": "stale"}), read_before.version)
+    # And deleting the group is a new version again
+    groups_dal.delete_group(org, group)
+    final = agents_dal.get_agent(org, agent_id)
+    assert final is not None and final.version == 2 and group.id not in final.managed_group_ids

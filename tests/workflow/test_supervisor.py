@@ -108,3 +108,31 @@ def test_a_worker_that_fails_every_attempt_gives_its_error_and_the_run_completes
     # And the failed worker wrote nothing to the transcript
     stored = messages_dal.list_messages(actor.organization_id, group_id)
     assert not [m for m in stored if m.agent_id == broken and m.role == "assistant"]
+
+
+def test_a_worker_whose_model_fails_twice_answers_on_its_third_attempt(run_env: Actor):
+    # Given a supervisor over two workers, one of whose model fails (retryably) on its first two calls only
+    actor = run_env
+    healthy = make_agent(actor, "fred")
+    flaky = make_agent(actor, "velma", llm_config=offline_model("fail=error&times=2"))
+    _, _, group_id = _supervisor_group(actor, [healthy, flaky])
+    # When the user asks the group
+    response = send(actor, group_id, "ask everyone what they think")
+    # Then the worker's third attempt answers, as Letta tries a worker three times
+    results = ast.literal_eval(response.messages[2].tool_return)
+    assert results[1].startswith(f"{flaky} said: '"), results
+
+
+def test_a_worker_whose_model_refuses_for_good_is_tried_once(run_env: Actor):
+    # Given a supervisor over two workers, one of whose model rejects its first request (400: retrying cannot help)
+    actor = run_env
+    healthy = make_agent(actor, "fred")
+    broken = make_agent(actor, "velma", llm_config=offline_model("fail=bad_request&times=1"))
+    _, _, group_id = _supervisor_group(actor, [healthy, broken])
+    # When the user asks the group
+    response = send(actor, group_id, "ask everyone what they think")
+    # Then the run completes with the failure as the worker's answer after its only attempt (a retry would have
+    # answered: the model rejects only one request)
+    assert [m.message_type for m in response.messages] == EXPECTED_TYPES
+    results = ast.literal_eval(response.messages[2].tool_return)
+    assert results[1].startswith(f"(Error on attempt 1/1 for agent {broken}: "), results

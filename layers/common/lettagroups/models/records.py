@@ -137,6 +137,7 @@ class StepRecord(BaseModel):
     tool_calls: list[dict[str, Any]] = Field(default_factory=list)  # executed calls: {name, arguments, status}
     seq_after: Optional[int] = None  # the run's last event sequence number once this step was written
     error: Optional[str] = None  # a supervisor worker that failed for good: why
+    attempts: Optional[int] = None  # and how many times it was tried
     created_at: Optional[str] = None
 
 

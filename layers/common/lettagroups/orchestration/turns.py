@@ -56,7 +56,9 @@ def finished(state: RunState) -> None:
 
 
 def continue_run(state: RunState) -> RunState:
-    """Start the run's next execution (named after the run and its turn, so a retry does not start two)."""
+    """Start the run's next execution, named after the run and its turn. Express does not deduplicate names: a
+    retried start can run the turn twice at once, and then its step key keeps the transcript single (the second
+    commit replays the first), though the model is called twice."""
     logger.info("run continues in a new execution", extra={"run_id": state.run_id, "turn": state.turn})
     starter.start_run(state.run_id, state.model_copy(update={"next": "turn"}).dump(), name=f"{state.run_id}-t{state.turn:03d}")
     return state

@@ -20,6 +20,7 @@ from ..state import RunState
 BROADCAST_KEY = "supervisor-1"
 REPLY_KEY = "supervisor-2"
 WORKER_PREFIX = "worker-"
+WORKER_ATTEMPTS = 3  # as Letta tries a worker; the state machine retries a retryable failure twice (WorkerStep)
 RULES = supervisor_tool_rules()
 
 
@@ -60,7 +61,8 @@ def _result(record: StepRecord | None, worker_id: str) -> str:
     if record is None:
         return f"No response from {worker_id}"
     if record.error is not None:
-        return f"(Error on attempt 3/3 for agent {worker_id}: {record.error})"
+        tried = record.attempts or WORKER_ATTEMPTS
+        return f"(Error on attempt {tried}/{tried} for agent {worker_id}: {record.error})"
     if record.assistant_texts:
         return f"{worker_id} said: '" + "\n".join(record.assistant_texts) + "'"
     return f"No response from {worker_id}"
@@ -105,6 +107,7 @@ def worker_failed(state: RunState, worker_id: str, index: int, error: dict[str, 
         conversation_id=state.conversation_id,
         stop_reason="failed",
         error=failure.detail,
+        attempts=1 if error.get("Error") == "StepFailedError" else WORKER_ATTEMPTS,  # a permanent failure is not retried
     )
     try:
         runs_dal.put_step_record(state.org_id, state.run_id, record)
