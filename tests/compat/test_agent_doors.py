@@ -56,7 +56,9 @@ def test_an_agent_is_messaged_through_every_door_of_the_sdk(letta: Letta, made: 
     # When one of its inputs is edited, Then the list shows the edit
     edited = letta.agents.messages.modify(fred.id, listed[0].id, request=UpdateUserMessage(content="hello, Fred"))
     assert edited.message_type == "user_message" and edited.content == "hello, Fred"
-    assert letta.agents.messages.list(fred.id, limit=1, after=listed[0].id)[0].id != listed[0].id
+    relisted = letta.agents.messages.list(fred.id, limit=50)
+    assert [m.id for m in relisted] == [m.id for m in listed]
+    assert [m.content for m in relisted if m.message_type == "user_message"][0] == "hello, Fred"
     # When its messages are reset, Then it answers with its AgentState and has no messages left
     state = letta.agents.messages.reset(fred.id)
     assert state.id == fred.id and letta.agents.messages.list(fred.id) == []

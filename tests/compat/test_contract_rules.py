@@ -40,8 +40,6 @@ from support.trackers import Tracker, unique
 
 pytestmark = pytest.mark.compat
 
-INTERNAL_ERROR = {"detail": "An internal server error occurred"}
-
 
 def _agents(made: Tracker, names: list[str], **kwargs: Any) -> list[Any]:
     suffix = uuid.uuid4().hex[:6]

@@ -40,9 +40,10 @@ def test_the_deploy_block_names_python313_and_the_tools_make_installs():
     assert ".venv-sam/bin/sam build" in lines and ".venv-sam/bin/sam deploy --guided" in lines
     assert subprocess.run(["make", "-n", "venv", "sam"], cwd=ROOT, capture_output=True).returncode == 0
     # And every python command it shows is a script of this repository run by the project venv
-    for line in lines:
-        if "scripts/" in line:
-            assert line.startswith(".venv/bin/python scripts/") and (ROOT / line.split()[1]).is_file(), line
+    scripts = [line for line in lines if "scripts/" in line]
+    assert scripts
+    for line in scripts:
+        assert line.startswith(".venv/bin/python scripts/") and (ROOT / line.split()[1]).is_file(), line
 
 
 def test_the_admin_and_smoke_commands_run_as_written(start_local_server):

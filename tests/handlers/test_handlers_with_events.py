@@ -17,6 +17,7 @@ from urllib.parse import urlencode
 
 import pytest
 
+from lettagroups.errors import StorageUnavailableError
 from lettagroups.logic import agents as agents_logic
 from lettagroups.logic import blocks as blocks_logic
 from lettagroups.logic import groups as groups_logic
@@ -246,6 +247,27 @@ def test_retrieve_unknown_group_is_404(actor: Actor):
     # Then 404 with the contract's text
     assert status == 404
     assert body == {"detail": f"Group not found with id={GROUP_PH}"}
+
+
+@pytest.mark.parametrize(
+    ("raised", "status", "detail"),
+    [
+        (RuntimeError("a bug"), 500, "An internal server error occurred"),
+        (StorageUnavailableError(), 503, "The database is temporarily unavailable. Please try again later."),
+    ],
+)
+def test_unexpected_and_storage_failures_answer_the_contracts_bodies(
+    actor: Actor, monkeypatch: pytest.MonkeyPatch, raised: Exception, status: int, detail: str
+):
+    # Given a logic function that fails with an unexpected error, or with the table unavailable (contract §2.3)
+    def failing(*_: Any, **__: Any) -> Any:
+        raise raised
+
+    monkeypatch.setattr(groups_logic, "retrieve_group", failing)
+    # When the retrieve-group event is invoked
+    code, body = invoke(load_event("retrieve-group"), actor)
+    # Then the answer is the contract's status and body, and nothing of the error leaks
+    assert (code, body) == (status, {"detail": detail})
 
 
 def test_retrieve_group_of_another_organization_is_404(actor: Actor):
