@@ -9,8 +9,8 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Body, Header
 
 from lettagroups.api.app import create_app, current_actor, json_response, make_handler, ok
+from lettagroups.api.clients import retried_header
 from lettagroups.logic import group_messages
-from lettagroups.logic.sending import retried_header
 from lettagroups.models.messages import LettaRequest, LettaResponse
 
 app = create_app()

@@ -24,11 +24,12 @@ from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
 from lettagroups.api.bodies import INTERNAL_ERROR, check_body
+from lettagroups.api.clients import retried_header
 from lettagroups.api.stream_auth import actor_for_stream
 from lettagroups.api.validation import validation_detail
 from lettagroups.errors import DomainError
 from lettagroups.logic import agent_messages, group_messages, runs, voice
-from lettagroups.logic.sending import Opened, retried_header
+from lettagroups.logic.sending import Opened
 from lettagroups.models.messages import LettaStreamingRequest
 from lettagroups.models.voice import ChatCompletionRequest
 from lettagroups.observability import logger

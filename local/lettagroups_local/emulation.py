@@ -46,7 +46,6 @@ def configure_environment(endpoint_url: str, table_name: str) -> None:
         os.environ.setdefault(key, value)
     # This process's clients use AWS's own endpoints, which moto answers in-process; other processes use MOTO_PORT.
     os.environ.pop("DYNAMODB_ENDPOINT_URL", None)
-    os.environ["LOCAL_AWS_ENDPOINT_URL"] = endpoint_url
     os.environ["TABLE_NAME"] = table_name
     os.environ.setdefault("POWERTOOLS_TRACE_DISABLED", "1")
     os.environ.setdefault("POWERTOOLS_SERVICE_NAME", "letta-groups")

@@ -52,4 +52,5 @@ def group_runs(actor: Actor, group_id: str, kind: str = "group") -> list[RunReco
     """The run records of a group (oldest first); `kind` is "group" (sends) or "background"."""
     from lettagroups.dal import runs as runs_dal
 
-    return [r for r in runs_dal.list_conversation_runs(actor.organization_id, group_id) if r.kind == kind]
+    mine = runs_dal.iter_user_runs(actor.organization_id, actor.user_id)
+    return [r for r in mine if r.conversation_id == group_id and r.kind == kind]

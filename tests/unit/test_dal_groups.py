@@ -50,6 +50,11 @@ def new_agent(org: str, name: str = "fred", **fields: Any) -> str:
     return agent.id
 
 
+def since(org: str, agent_id: str, group_id: str) -> str | None:
+    """Where the agent's view of the group starts, as a send reads it."""
+    return groups_dal.get_run_roster(org, group_id, [agent_id])[1].get(agent_id)
+
+
 def ids(records: list[GroupRecord]) -> list[str]:
     return [r.id for r in records]
 
@@ -280,7 +285,7 @@ def test_field_update_after_delete_conflicts_without_creating_an_item(org: str):
     groups_dal.delete_group(org, read)
     # When run bookkeeping tries to bump turns_counter on the deleted group
     with pytest.raises(groups_dal.ConditionFailed):
-        groups_dal.update_group_fields(org, read.id, read.version, {"turns_counter": 3})
+        groups_dal.transact([groups_dal.fields_update_action(org, read.id, read.version, {"turns_counter": 3})])
     # Then no partial item appears
     assert groups_dal.get_group(org, read.id) is None
 
@@ -288,9 +293,11 @@ def test_field_update_after_delete_conflicts_without_creating_an_item(org: str):
 def test_field_update_checks_the_version(org: str):
     group = create(org)
     # When bookkeeping updates at the right version, then at a stale one
-    groups_dal.update_group_fields(org, group.id, 0, {"turns_counter": 1, "last_processed_message_id": "message-1"})
+    groups_dal.transact(
+        [groups_dal.fields_update_action(org, group.id, 0, {"turns_counter": 1, "last_processed_message_id": "message-1"})]
+    )
     with pytest.raises(groups_dal.ConditionFailed):
-        groups_dal.update_group_fields(org, group.id, 0, {"turns_counter": 99})
+        groups_dal.transact([groups_dal.fields_update_action(org, group.id, 0, {"turns_counter": 99})])
     # Then only the first applied
     stored = groups_dal.get_group(org, group.id)
     assert stored is not None
@@ -453,7 +460,7 @@ def test_membership_items_follow_the_participants(org: str):
     fred, velma, daphne = new_agent(org, "fred"), new_agent(org, "velma"), new_agent(org, "daphne")
     group = create(org, agent_ids=[fred, velma])
     assert groups_dal.list_memberships(org, fred) == [group.id]
-    assert groups_dal.get_membership_since(org, fred, group.id) == SINCE
+    assert since(org, fred, group.id) == SINCE
     # When velma is swapped for daphne
     read = groups_dal.get_group(org, group.id)
     assert read is not None
@@ -463,8 +470,8 @@ def test_membership_items_follow_the_participants(org: str):
     # Then memberships follow, and the newcomer's starts at the update
     assert groups_dal.list_memberships(org, velma) == []
     assert groups_dal.list_memberships(org, daphne) == [group.id]
-    assert groups_dal.get_membership_since(org, daphne, group.id) == later
-    assert groups_dal.get_membership_since(org, fred, group.id) == SINCE
+    assert since(org, daphne, group.id) == later
+    assert since(org, fred, group.id) == SINCE
     # And deleting the group removes the remaining memberships
     groups_dal.delete_group(org, swapped)
     assert groups_dal.list_memberships(org, fred) == []

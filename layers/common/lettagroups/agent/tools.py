@@ -242,8 +242,3 @@ BUILTIN_EXECUTORS: dict[str, ToolExecutor] = {
 }
 
 DEFAULT_REGISTRY = ToolRegistry(ToolSpec(name, catalog.SCHEMAS[name], executor) for name, executor in BUILTIN_EXECUTORS.items())
-
-
-def register_tool(spec: ToolSpec) -> None:
-    """Make a tool available to every step of this process."""
-    DEFAULT_REGISTRY.register(spec)

@@ -29,3 +29,11 @@ def default_message_order(headers: Mapping[str, str]) -> Optional[ListOrder]:
     which letta-client 0.1.138 relies on.
     """
     return "desc" if is_stainless_client(headers) else None
+
+
+def retried_header(value: Optional[str]) -> bool:
+    """Whether an `x-stainless-retry-count` header marks a request as a 1.x SDK's retry (1 or more)."""
+    try:
+        return int(value or "0") > 0
+    except ValueError:
+        return False

@@ -185,11 +185,6 @@ def fields_update_action(org_id: str, group_id: str, expected_version: int, fiel
     }
 
 
-def update_group_fields(org_id: str, group_id: str, expected_version: int, fields: dict[str, Any]) -> None:
-    """Conditional in-place update of a few fields; ConditionFailed when the group changed or is gone."""
-    transact([fields_update_action(org_id, group_id, expected_version, fields)])
-
-
 def delete_group(org_id: str, group: GroupRecord) -> None:
     actions = [delete_action(keys.org_pk(org_id), keys.group_sk(group.id), must_exist=True), _counter_action(org_id, -1)]
     actions += [_membership_delete(org_id, a, group.id) for a in dict.fromkeys(group.agent_ids)]
@@ -320,8 +315,3 @@ def get_run_roster(
         elif entity == "head":
             head = item
     return agents, since, to_head(head)
-
-
-def get_membership_since(org_id: str, agent_id: str, group_id: str) -> Optional[str]:
-    item = get(keys.membership_pk(org_id, agent_id), keys.membership_sk(group_id))
-    return item.get("since") if item else None

@@ -2,7 +2,7 @@
 
 | Item              | PK                  | SK               |
 |-------------------|---------------------|------------------|
-| run               | ORG#o#RUN#<run>     | META             | (GSI1: ORG#o#CONV#<conversation> / RUN#<run>; GSI2: ORG#o#USERRUNS#<user> / RUN#<run>)
+| run               | ORG#o#RUN#<run>     | META             | (GSI2: ORG#o#USERRUNS#<user> / RUN#<run>)
 | run start state   | ORG#o#RUN#<run>     | START            | (what a failed run resumes from; no index)
 | step record       | ORG#o#RUN#<run>     | STEP#<step key>  |
 | conversation head | ORG#o               | LOCK#<conv>      |
@@ -14,13 +14,13 @@ run and inputs in one transaction and a run's last turn writes its step, complet
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any, Optional
 
 from ..models.records import TERMINAL, ConversationHead, RunRecord, StepRecord
 from . import keys
 from .items import ConditionFailed, get, put_action, transact, write_if
-from .table import Expr, batch_get, key, query_all, table_name
+from .table import Expr, batch_get, key, query_all, sort_key_range, table_name
 
 RUN_META = "META"
 RUN_START = "START"
@@ -47,8 +47,6 @@ def _run_item(org_id: str, run: RunRecord) -> dict[str, Any]:
         "SK": RUN_META,
         "entity": "run",
         "organization_id": org_id,
-        "GSI1PK": keys.conversation_pk(org_id, run.conversation_id),
-        "GSI1SK": f"RUN#{run.id}",
     }
     if run.created_by_id:
         item["GSI2PK"] = keys.user_runs_pk(org_id, run.created_by_id)
@@ -120,30 +118,29 @@ def update_run(
     return write_if("update_item", **params) is not None
 
 
-def list_conversation_runs(org_id: str, conversation_id: str) -> list[RunRecord]:
-    """The runs of a conversation (its sends and their background passes), oldest first (GSI1; eventually
+def iter_user_runs(
+    org_id: str,
+    user_id: str,
+    *,
+    after: Optional[str] = None,
+    before: Optional[str] = None,
+    descending: bool = False,
+    page_size: int = 100,
+) -> Iterator[RunRecord]:
+    """The runs a user started (their sends and the background passes those started) strictly between two run-id
+    cursors, oldest first (or newest), read a page at a time as the caller consumes them (GSI2; eventually
     consistent on AWS)."""
     expr = Expr()
-    items = query_all(
-        IndexName="GSI1",
-        KeyConditionExpression=f"{expr.name('GSI1PK')} = {expr.value(keys.conversation_pk(org_id, conversation_id))}"
-        f" AND begins_with({expr.name('GSI1SK')}, {expr.value('RUN#')})",
-        **expr.params(),
-    )
-    return [_to_run(item) for item in items]
-
-
-def list_user_runs(org_id: str, user_id: str) -> list[RunRecord]:
-    """Every run a user started (their sends and the background passes those started), oldest first (GSI2;
-    eventually consistent on AWS)."""
-    expr = Expr()
-    items = query_all(
+    pk = keys.user_runs_pk(org_id, user_id)
+    for item in query_all(
         IndexName="GSI2",
-        KeyConditionExpression=f"{expr.name('GSI2PK')} = {expr.value(keys.user_runs_pk(org_id, user_id))}"
-        f" AND begins_with({expr.name('GSI2SK')}, {expr.value('RUN#')})",
+        KeyConditionExpression=sort_key_range(expr, "GSI2PK", pk, "GSI2SK", "RUN#", after, before),
+        ScanIndexForward=not descending,
+        Limit=page_size,
         **expr.params(),
-    )
-    return [_to_run(item) for item in items]
+    ):
+        if item.get("id") not in (after, before):  # BETWEEN holds the cursors themselves
+            yield _to_run(item)
 
 
 # --- step records -----------------------------------------------------------------------------------------------

@@ -17,7 +17,6 @@ from ..models.groups import (
     GroupDeleted,
     GroupUpdate,
     ListOrder,
-    ManagerType,
     RoundRobinManager,
     RoundRobinManagerUpdate,
     SleeptimeManager,
@@ -385,6 +384,3 @@ def delete_group(actor: Actor, group_id: str) -> GroupDeleted:
     except groups_dal.ConditionFailed as exc:
         raise not_found from exc  # deleted by a concurrent request
     return GroupDeleted(message=f"Group id={group_id} successfully deleted")
-
-
-MANAGER_TYPES = [m.value for m in ManagerType]

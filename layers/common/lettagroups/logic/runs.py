@@ -6,14 +6,13 @@ from typing import Optional
 
 from ..dal import messages as messages_dal
 from ..dal import runs as runs_dal
-from ..errors import NotFoundError
+from ..errors import BadRequestError, NotFoundError
 from ..models import presentation
 from ..models.groups import ListOrder
 from ..models.identity import Actor
 from ..models.messages import LettaMessageBase
 from ..models.records import RunRecord
 from ..models.runs import Run, RunUsage
-from . import paging
 
 
 def load_run(actor: Actor, run_id: str) -> RunRecord:
@@ -39,16 +38,48 @@ def list_runs(
 ) -> list[Run]:
     """The user's runs, oldest first (Letta 0.7.7); with `agent_ids`, those whose metadata names one of those agents
     (a send to one of them, or a background pass of one); with `active_only`, those still created or running; then
-    a page by run-id cursors in `order` (later Letta's parameters, which letta-client 1.x pages with)."""
-    runs = runs_dal.list_user_runs(actor.organization_id, actor.user_id)
-    if agent_ids:
-        wanted = set(agent_ids)
-        runs = [r for r in runs if r.metadata.get("agent_id") in wanted]
-    if active_only:
-        runs = [r for r in runs if r.status in ACTIVE]
-    if statuses:
-        runs = [r for r in runs if r.status in statuses]
-    chosen = paging.window(runs, [r.id for r in runs], after=after, before=before, limit=limit, order=order, what="run")
+    a page by run-id cursors in `order` (later Letta's parameters, which letta-client 1.x pages with), as
+    `paging.window` would cut it from the whole list. The user's runs index is read from the page's anchor only as
+    far as the page needs (run ids are UUIDv7: id order is time order)."""
+    wanted = set(agent_ids or ())
+
+    def listed(run: RunRecord) -> bool:
+        return (
+            (not wanted or run.metadata.get("agent_id") in wanted)
+            and (not active_only or run.status in ACTIVE)
+            and (not statuses or run.status in statuses)
+        )
+
+    for cursor in (after, before):
+        if cursor:
+            run = runs_dal.get_run(actor.organization_id, cursor)
+            if run is None or run.created_by_id != actor.user_id or not listed(run):
+                raise NotFoundError(f"No run found with id '{cursor}'")
+    newest_first = order == "desc"
+    if after and before and (after <= before if newest_first else after >= before):
+        raise BadRequestError("'before' reference must be later than 'after' reference")
+    if limit == 0:
+        return []
+    # `before` alone with a limit: the page is the runs nearest to it, so read from it backwards.
+    from_before = bool(before and not after and limit)
+    older, newer = (before, after) if newest_first else (after, before)
+    filtered = bool(wanted or active_only or statuses)
+    page_size = 100 if filtered or limit is None else min(limit + 1, 100)
+    chosen: list[RunRecord] = []
+    for run in runs_dal.iter_user_runs(
+        actor.organization_id,
+        actor.user_id,
+        after=older,
+        before=newer,
+        descending=newest_first != from_before,
+        page_size=page_size,
+    ):
+        if listed(run):
+            chosen.append(run)
+            if limit is not None and len(chosen) >= limit:
+                break
+    if from_before:
+        chosen.reverse()
     return [r.to_run() for r in chosen]
 
 

@@ -92,14 +92,6 @@ def _age_seconds(run: RunRecord) -> float:
         return float("inf")
 
 
-def retried_header(value: Optional[str]) -> bool:
-    """Whether an `x-stainless-retry-count` header marks a request as an SDK's retry (1 or more)."""
-    try:
-        return int(value or "0") > 0
-    except ValueError:
-        return False
-
-
 def _previous(actor: Actor, target: Target, fp: str, idempotency_key: Optional[str], retried: bool) -> Optional[Opened]:
     """What to do with a send that repeats the conversation's last run (None: it does not, or nothing to reuse)."""
     if not target.head.last_run_id or target.head.last_fingerprint != fp:

@@ -150,6 +150,3 @@ class ConversationHead(BaseModel):
     lease_until: int = 0  # epoch seconds; a holder past its lease has lost the lock
     last_run_id: Optional[str] = None
     last_fingerprint: Optional[str] = None
-
-    def held_by_other(self, now: int, run_id: str) -> bool:
-        return bool(self.holder) and self.holder != run_id and self.lease_until >= now

@@ -12,7 +12,6 @@ from typing import Any, Literal, Optional
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from ..models.identity import Actor
 from ..models.records import RequestConfig, Usage
 
 MAX_TURNS_CAP = int(os.environ.get("MAX_TURNS_CAP", "50"))
@@ -75,14 +74,6 @@ class RunState(BaseModel):
     run_ids: Optional[list[str]] = None  # background runs started (sleeptime usage)
     status: Optional[Literal["completed", "failed"]] = None
     background: Optional[BackgroundPass] = None  # kind == "background"
-
-    @property
-    def actor(self) -> Actor:
-        return Actor(user_id=self.user_id, organization_id=self.org_id)
-
-    @property
-    def primary_agent_id(self) -> str:
-        return self.manager_agent_id or self.agent_ids[0]
 
     def dump(self) -> dict[str, Any]:
         return self.model_dump(mode="json", exclude_none=True)
