@@ -13,11 +13,9 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from botocore.exceptions import ClientError
-
 from . import keys
 from .items import write_if
-from .table import Expr, client, deserialize, raise_if_unavailable, serialize, table_name
+from .table import Expr, client, deserialize, serialize, storage_request, table_name
 
 EVENT_TTL_SECONDS = 3 * 3600  # as Letta's resumable streams
 MAX_FRAMES_PER_ITEM = 50
@@ -77,7 +75,7 @@ def put_actions(org_id: str, run_id: str, after_seq: int, frames: list[str]) -> 
 def last_seq(org_id: str, run_id: str) -> int:
     """The sequence number of the last frame in the log (0 when it is empty)."""
     expr = Expr()
-    try:
+    with storage_request():
         response = client().query(
             TableName=table_name(),
             KeyConditionExpression=f"{expr.name('PK')} = {expr.value(keys.run_pk(org_id, run_id))} AND begins_with({expr.name('SK')}, {expr.value(keys.EVT)})",
@@ -86,9 +84,6 @@ def last_seq(org_id: str, run_id: str) -> int:
             ConsistentRead=True,
             **expr.params(),
         )
-    except ClientError as exc:
-        raise_if_unavailable(exc)
-        raise
     items = response.get("Items") or []
     if not items:
         return 0
@@ -133,11 +128,8 @@ def read(org_id: str, run_id: str, after_seq: int, limit: int = 50) -> list[tupl
     now = int(time.time())
     out: list[tuple[int, str]] = []
     while True:
-        try:
+        with storage_request():
             response = client().query(**params)
-        except ClientError as exc:
-            raise_if_unavailable(exc)
-            raise
         for raw in response.get("Items", []):
             item = deserialize(raw)
             if int(item.get("expires_at", now + 1)) < now:

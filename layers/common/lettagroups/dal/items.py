@@ -7,7 +7,7 @@ from typing import Any, Optional
 from botocore.exceptions import ClientError
 
 from ..errors import StorageUnavailableError
-from .table import Expr, client, deserialize, error_code, key, raise_if_unavailable, serialize, table_name
+from .table import Expr, client, deserialize, error_code, key, raise_if_unavailable, serialize, storage_request, table_name
 
 # Cancellation reasons that say "try again", not "your condition failed" or "your request is wrong".
 TRANSIENT_REASONS = {"TransactionConflict", "ThrottlingError", "ProvisionedThroughputExceeded", "RequestLimitExceeded"}
@@ -27,11 +27,8 @@ class ConditionFailed(Exception):
 
 def get(pk: str, sk: str) -> Optional[dict[str, Any]]:
     """One item by key, strongly consistent (None when absent)."""
-    try:
+    with storage_request():
         response = client().get_item(TableName=table_name(), Key=key(pk, sk), ConsistentRead=True)
-    except ClientError as exc:
-        raise_if_unavailable(exc)
-        raise
     item = response.get("Item")
     return deserialize(item) if item else None
 

@@ -28,7 +28,7 @@ from . import keys
 from .agents import block_item
 from .items import ConditionFailed, get, put_action, replace_action, transact, write_if
 from .runs import step_record_action
-from .table import Expr, batch_get, client, deserialize, key, query_all, sort_key_range, table_name
+from .table import Expr, batch_get, client, deserialize, key, query_all, sort_key_range, storage_request, table_name
 
 # DynamoDB limits: 100 actions and 4 MB per transaction, 400 KB per item. Steps are bounded by the caller
 # (chained calls, one tool call per call), never chunked: chunking would break all-or-nothing.
@@ -258,7 +258,8 @@ def delete_conversation_messages(org_id: str, conversation_id: str) -> int:
 def _batch_delete(keys_: list[dict[str, Any]]) -> None:
     request: dict[str, Any] = {table_name(): [{"DeleteRequest": {"Key": k}} for k in keys_]}
     for attempt in range(8):
-        response = client().batch_write_item(RequestItems=request)
+        with storage_request():
+            response = client().batch_write_item(RequestItems=request)
         request = response.get("UnprocessedItems") or {}
         if not request:
             return

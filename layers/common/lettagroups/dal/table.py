@@ -8,6 +8,7 @@ into the models.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import contextmanager
 from decimal import Decimal
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
@@ -158,12 +159,24 @@ def raise_if_unavailable(exc: BaseException) -> None:
         raise StorageUnavailableError() from exc
 
 
+@contextmanager
+def storage_request() -> Iterator[None]:
+    """Around one DynamoDB request: its throttling, service and connection faults become 503, an oversize item 413
+    (`raise_if_unavailable`); anything else propagates as it is."""
+    try:
+        yield
+    except Exception as exc:
+        raise_if_unavailable(exc)
+        raise
+
+
 def query_all(**params: Any) -> Iterator[dict[str, Any]]:
     """Yield every item of a query, following LastEvaluatedKey (1 MB pages; empty last page tolerated)."""
     c = client()
     params.setdefault("TableName", table_name())
     while True:
-        page = c.query(**params)
+        with storage_request():
+            page = c.query(**params)
         for item in page.get("Items", []):
             yield deserialize(item)
         last = page.get("LastEvaluatedKey")
@@ -186,7 +199,8 @@ def batch_get(keys: list[dict[str, Any]], consistent: bool = True) -> list[dict[
         chunk, pending = pending[:100], pending[100:]
         request = {table_name(): {"Keys": chunk, "ConsistentRead": consistent}}
         for attempt in range(6):
-            response = c.batch_get_item(RequestItems=request)
+            with storage_request():
+                response = c.batch_get_item(RequestItems=request)
             found.extend(deserialize(i) for i in response.get("Responses", {}).get(table_name(), []))
             request = response.get("UnprocessedKeys") or {}
             if not request:
