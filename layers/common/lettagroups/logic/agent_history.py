@@ -17,8 +17,8 @@ from ..models.identity import Actor
 from ..models.messages import LettaMessageBase, MessageUpdate
 from ..models.stored_entities import AgentRecord
 from . import message_edits, transcripts
-from .agent_routing import agent_and_head, managed_group
-from .agents import retrieve_agent
+from .agent_routing import managed_groups, pattern_group
+from .agents import load_agent, to_agent_state
 
 
 def _sources(actor: Actor, agent: AgentRecord, group_id: Optional[str]) -> list[transcripts.Source]:
@@ -46,7 +46,7 @@ def list_messages(
     assistant_message_tool_kwarg: str = "message",
 ) -> list[LettaMessageBase]:
     """What the agent took part in, a page anchored at the cursor like a group's transcript (contract §4.10)."""
-    agent, _ = agent_and_head(actor, agent_id)
+    agent = load_agent(actor, agent_id)
     sources = _sources(actor, agent, group_id)
     config = {
         "use_assistant_message": use_assistant_message,
@@ -57,7 +57,7 @@ def list_messages(
 
 
 def modify_message(actor: Actor, agent_id: str, message_id: str, request: MessageUpdate) -> LettaMessageBase:
-    agent, _ = agent_and_head(actor, agent_id)
+    agent = load_agent(actor, agent_id)
     found = (
         transcripts.find(actor.organization_id, _sources(actor, agent, None), message_id) if is_storable_id(message_id) else None
     )
@@ -68,7 +68,8 @@ def modify_message(actor: Actor, agent_id: str, message_id: str, request: Messag
 
 def reset_messages(actor: Actor, agent_id: str) -> AgentState:
     """Delete the messages of the agent's conversation (the group's, for an agent that runs a group's pattern)."""
-    agent, _ = agent_and_head(actor, agent_id)
-    group = managed_group(actor, agent)
+    agent = load_agent(actor, agent_id)
+    groups = managed_groups(actor, agent)
+    group = pattern_group(groups)
     messages_dal.delete_conversation_messages(actor.organization_id, group.id if group else agent_id)
-    return retrieve_agent(actor, agent_id)
+    return to_agent_state(actor, agent, groups={g.id: g for g in groups})

@@ -11,20 +11,23 @@ from __future__ import annotations
 
 from typing import Optional
 
+from ..errors import BadRequestError
 from ..models.identity import Actor
 from ..models.messages import LettaAsyncRequest, LettaRequest, LettaResponse, LettaStreamingRequest
 from ..models.runs import Run
 from ..orchestration import lifecycle
 from ..orchestration.state import ALONE
 from . import group_messages, sending
-from .agent_routing import agent_and_head, managed_group
+from .agent_routing import agent_and_head, managed_groups, pattern_group
 
 
-def target(actor: Actor, agent_id: str) -> sending.Target:
+def target(actor: Actor, agent_id: str, *, voice_only: bool = False) -> sending.Target:
     """Where a message to the agent goes (reads: the agent and its conversation's head in one batch; the group it
-    manages, and that group's roster, when it has one)."""
+    manages, and that group's roster, when it has one). `voice_only`: a 400 unless it is a voice agent."""
     agent, head = agent_and_head(actor, agent_id)
-    group = managed_group(actor, agent)
+    if voice_only and agent.agent_type != "voice_convo_agent":
+        raise BadRequestError(f"Agent {agent_id} is not a voice agent: only a voice_convo_agent answers chat completions")
+    group = pattern_group(managed_groups(actor, agent))
     if group is not None:
         return group_messages.group_target(actor, group, metadata={"agent_id": agent_id})
     roster = lifecycle.Roster(manager_type=ALONE, agent_ids=[agent_id], agent_names={agent_id: agent.name or agent_id})
@@ -61,8 +64,3 @@ def send_message_stream(
         idempotency_key=idempotency_key,
         retried=retried,
     )
-
-
-def is_voice_agent(actor: Actor, agent_id: str) -> bool:
-    agent, _ = agent_and_head(actor, agent_id)
-    return agent.agent_type == "voice_convo_agent"

@@ -6,6 +6,7 @@ function pays for the other's imports on a cold start.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Optional
 
 from ..dal import agents as agents_dal
@@ -34,10 +35,12 @@ def agent_and_head(actor: Actor, agent_id: str) -> tuple[AgentRecord, Conversati
     return agent, head
 
 
-def managed_group(actor: Actor, agent: AgentRecord) -> Optional[GroupRecord]:
-    """The group whose pattern the agent runs when messaged (an agent manages at most one group)."""
+def managed_groups(actor: Actor, agent: AgentRecord) -> list[GroupRecord]:
+    """The groups the agent manages (one BatchGetItem; none read when it manages none)."""
     managed = sorted(agent.managed_group_ids)
-    if not managed:
-        return None
-    groups = groups_dal.get_groups(actor.organization_id, managed)
+    return groups_dal.get_groups(actor.organization_id, managed) if managed else []
+
+
+def pattern_group(groups: Sequence[GroupRecord]) -> Optional[GroupRecord]:
+    """Of the groups an agent manages, the one whose pattern it runs when messaged (it manages at most one)."""
     return next((g for g in reversed(groups) if g.manager_type in GROUP_PATTERNS), None)

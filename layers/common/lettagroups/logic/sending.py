@@ -67,6 +67,7 @@ class Opened:
     run_id: str
     mode: Literal["new", "resumed", "joined", "done"]
     state: Optional[RunState] = None  # new and resumed runs: what their execution starts from
+    record: Optional[RunRecord] = None  # a new run: its record as written
     starting_after: int = 0  # where a stream of it starts
 
 
@@ -142,13 +143,13 @@ def open_run(
     previous = _previous(actor, target, fp, idempotency_key, retried)
     if previous is not None:
         return previous
-    state = _new_state(actor, target, request, fp, callback_url, stream_tokens)
-    return Opened(run_id=state.run_id, mode="new", state=state)
+    state, record = _new_run(actor, target, request, fp, callback_url, stream_tokens)
+    return Opened(run_id=state.run_id, mode="new", state=state, record=record)
 
 
-def _new_state(
+def _new_run(
     actor: Actor, target: Target, request: LettaRequest, fp: str, callback_url: Optional[str], stream_tokens: bool
-) -> RunState:
+) -> tuple[RunState, RunRecord]:
     run_id = new_id("run")
     org = actor.organization_id
     inputs = [
@@ -261,7 +262,8 @@ def send_async(
     )
     if opened.state is not None:
         lifecycle.start(opened.state)
-    run = runs_dal.get_run(actor.organization_id, opened.run_id)
+    # A new run answers as it was written (created, not yet run); any other is read as it is now.
+    run = opened.record or runs_dal.get_run(actor.organization_id, opened.run_id)
     if run is None:
         raise NotFoundError(f"Run not found with id={opened.run_id}")
     return run.to_run()

@@ -30,23 +30,18 @@ def user_text(request: ChatCompletionRequest) -> str:
     raise BadRequestError("The request has no user message with text content")
 
 
-def _check_voice_agent(actor: Actor, agent_id: str) -> None:
-    if not agent_messages.is_voice_agent(actor, agent_id):
-        raise BadRequestError(f"Agent {agent_id} is not a voice agent: only a voice_convo_agent answers chat completions")
-
-
 def _letta_request(request: ChatCompletionRequest) -> LettaStreamingRequest:
     return LettaStreamingRequest(messages=[{"role": "user", "content": user_text(request)}], stream_tokens=True)  # type: ignore[list-item]
 
 
 def start_stream(actor: Actor, agent_id: str, request: ChatCompletionRequest) -> sending.Opened:
-    _check_voice_agent(actor, agent_id)
-    return agent_messages.send_message_stream(actor, agent_id, _letta_request(request))
+    target = agent_messages.target(actor, agent_id, voice_only=True)
+    letta_request = _letta_request(request)
+    return sending.send_stream(actor, target, letta_request, stream_tokens=letta_request.stream_tokens)
 
 
 def complete(actor: Actor, agent_id: str, request: ChatCompletionRequest) -> dict[str, Any]:
-    _check_voice_agent(actor, agent_id)
-    response = agent_messages.send_message(actor, agent_id, _letta_request(request))
+    response = sending.send_sync(actor, agent_messages.target(actor, agent_id, voice_only=True), _letta_request(request))
     text = "\n".join(str(m.content) for m in response.messages if m.message_type == "assistant_message")  # type: ignore[attr-defined]
     usage = {k: int(getattr(response.usage, k)) for k in ("prompt_tokens", "completion_tokens", "total_tokens")}
     return completion(agent_id, request.model or "letta", text, usage)

@@ -70,8 +70,9 @@ def begin(
     callback_url: Optional[str] = None,
     fingerprint: Optional[str] = None,
     run_id: Optional[str] = None,
-) -> RunState:
-    """Take the conversation and write the run with its inputs in one transaction. 409 while another run has it."""
+) -> tuple[RunState, RunRecord]:
+    """Take the conversation and write the run with its inputs in one transaction (the run's state and its record as
+    written). 409 while another run has it."""
     run_id = run_id or new_id("run")
     state = RunState(
         org_id=actor.organization_id,
@@ -117,7 +118,7 @@ def begin(
         runs_dal.begin(org, conversation_id, run, writes, fingerprint=fingerprint)
     except runs_dal.ConversationBusy as exc:
         raise ConflictError(busy(conversation_id)) from exc
-    return state
+    return state, run
 
 
 def resume(run: RunRecord, org_id: str) -> Optional[RunState]:
