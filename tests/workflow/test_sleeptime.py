@@ -177,3 +177,29 @@ def test_a_failing_background_pass_is_recorded_on_its_run_and_spares_the_user(ru
     assert run.metadata["agent_id"] == sleeper_id
     # And the group takes the next send
     assert said(send(actor, group_id, "still there?").messages)
+
+
+def test_a_background_pass_retried_after_a_crash_finishes(run_env: Actor, monkeypatch: pytest.MonkeyPatch):
+    # Given a sleeptime group whose background passes are captured instead of started
+    from lettagroups.dal import runs as runs_dal
+    from lettagroups.orchestration import background, starter
+    from lettagroups.orchestration.state import RunState
+
+    actor = run_env
+    main = _main_agent(actor, enable_sleeptime=True)
+    group = main.multi_agent_group
+    assert group is not None
+    captured: list[dict[str, object]] = []
+    monkeypatch.setattr(starter, "start_run", lambda run_id, state, name=None: captured.append(state) or run_id)
+    send(actor, group.id, "remember that I like lavender")
+    (started,) = captured
+    state = RunState.model_validate(started)
+    # And an attempt of the pass that claimed its run and then crashed (the run is left running)
+    assert runs_dal.update_run(actor.organization_id, state.run_id, {"status": "running"})
+    # When the state machine retries the pass
+    finished = background.run_pass(state)
+    # Then the retry runs it to completion
+    assert finished.status == "completed"
+    assert wait_for_run(actor, state.run_id).status == "completed"
+    # And a further duplicate attempt finds it finished and does nothing
+    assert background.run_pass(state).status is None

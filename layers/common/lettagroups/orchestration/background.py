@@ -212,11 +212,15 @@ def _transcript(state: RunState, spec: BackgroundPass) -> list[str]:
 
 def run_pass(state: RunState) -> RunState:
     """A background pass, in its own execution: records its outcome on its own run and never touches the user's.
-    A retryable failure is raised (the state machine retries it); anything else marks the run failed."""
+    A retryable failure is raised (the state machine retries it); anything else marks the run failed.
+
+    Any attempt runs the pass until its run is finished, whoever started it: a retry after a crash (a timeout, a
+    write that failed after the step was committed) finishes the pass, and a duplicate execution's step replays
+    the committed one (its step key) rather than writing it twice."""
     spec = state.background
     assert spec is not None
-    if not runs_dal.update_run(state.org_id, state.run_id, {"status": "running", "updated_at": _now()}, only_from="created"):
-        return state  # another execution of this pass started it (at-least-once delivery): nothing to do
+    if not runs_dal.update_run(state.org_id, state.run_id, {"status": "running", "updated_at": _now()}):
+        return state  # already finished (by another execution of this pass): nothing to do
     try:
         lines = _transcript(state, spec)
         text = prompts.voice_transcript(lines) if spec.mode == "voice" else prompts.sleeptime_transcript(lines)
@@ -232,7 +236,6 @@ def run_pass(state: RunState) -> RunState:
         )
         state = steps.commit_step(state, steps.compute(state, step))
     except RetryableStepError:
-        runs_dal.update_run(state.org_id, state.run_id, {"status": "created"})  # let the retry start it again
         raise
     except Exception as exc:  # noqa: BLE001 - recorded on the background run
         logger.exception("background pass failed")
