@@ -9,9 +9,10 @@ from lettagroups.agent import catalog
 from lettagroups.agent.context import sanitize
 from lettagroups.agent.memory import MemoryView
 from lettagroups.agent.providers.base import ProviderDelta
-from lettagroups.agent.streaming import DeltaTranslator, StreamOptions, partial_string_value
+from lettagroups.agent.streaming import DeltaTranslator, partial_string_value
 from lettagroups.agent.tool_rules import ToolRulesSolver
 from lettagroups.agent.tools import DEFAULT_REGISTRY, ToolContext, ToolSpec, execute
+from lettagroups.models.records import RequestConfig
 from lettagroups.models.stored_entities import AgentRecord, BlockRecord
 
 FRED = AgentRecord(id="agent-1", name="fred", system="", agent_type="memgpt_agent", llm_config={}, embedding_config={})
@@ -142,7 +143,7 @@ def test_translator_in_inner_thoughts_mode():
         message_id="message-01a20ca8-b642-7331-b04c-1d94003bb705",
         agent_name="fred",
         inner_thoughts_in_kwargs=True,
-        options=StreamOptions(),
+        options=RequestConfig(),
     )
     args = json.dumps({"inner_thoughts": "Let me greet.", "message": "Hello there!"})
     translate(ProviderDelta(kind="tool_call", call_id="call_1", name="send_message"))
@@ -158,7 +159,7 @@ def test_translator_in_inner_thoughts_mode():
     # And another tool's call is announced, then its arguments arrive whole without the inner thoughts
     events.clear()
     translate = DeltaTranslator(
-        events.append, message_id="message-x", agent_name="fred", inner_thoughts_in_kwargs=True, options=StreamOptions()
+        events.append, message_id="message-x", agent_name="fred", inner_thoughts_in_kwargs=True, options=RequestConfig()
     )
     translate(
         ProviderDelta(
@@ -178,7 +179,7 @@ def test_translator_in_inner_thoughts_mode_streams_thoughts_before_a_tool_call_n
         message_id="message-01a20ca8-b642-7331-b04c-1d94003bb706",
         agent_name="fred",
         inner_thoughts_in_kwargs=True,
-        options=StreamOptions(),
+        options=RequestConfig(),
     )
     args = json.dumps({"inner_thoughts": "Velma knows.", "agent_name": "velma", "message": "a clue"})
     translate(ProviderDelta(kind="tool_call", call_id="call_3", name="handoff_to_agent"))

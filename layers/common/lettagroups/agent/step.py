@@ -16,7 +16,6 @@ its result in one transaction (`commit`), adding whatever must change with it (a
 
 from __future__ import annotations
 
-import dataclasses
 import itertools
 import os
 import threading
@@ -33,7 +32,7 @@ from ..errors import NotFoundError
 from ..ids import new_id
 from ..models.messages import dump_message
 from ..models.presentation import present_all, send_message_texts
-from ..models.records import StepRecord, Usage
+from ..models.records import RequestConfig, StepRecord, Usage
 from ..models.stored import StoredMessage
 from ..models.stored_entities import AgentRecord, BlockRecord
 from ..observability import metrics
@@ -45,7 +44,7 @@ from .prompts import compose_system_prompt
 from .providers import provider_for
 from .providers.base import ChatRequest, ChatResponse, ModelProvider, ToolChoice, estimate_tokens
 from .providers.errors import MalformedToolCallError, ModelTimeoutError
-from .streaming import DeltaTranslator, EventSink, StreamOptions
+from .streaming import DeltaTranslator, EventSink
 from .tool_rules import ToolRulesSolver
 from .tools import DEFAULT_REGISTRY, ToolContext, ToolRegistry, ToolSpec, execute
 
@@ -80,7 +79,7 @@ class StepRequest:
     share_replies: bool = False  # replies are delivered to the other participants (round robin, dynamic, swarm)
     history_after: Optional[str] = None  # ignore history up to and including this message id
     system_appendix: Optional[str] = None
-    stream_options: StreamOptions = field(default_factory=StreamOptions)
+    stream_options: RequestConfig = field(default_factory=RequestConfig)  # how streamed and live messages are presented
     max_chained_steps: int = DEFAULT_MAX_CHAINED_STEPS
     timeout_s: float = MODEL_TIMEOUT_S
     deadline: Optional[float] = None  # time.monotonic() by which the model calls must be done
@@ -326,7 +325,7 @@ class _Step:
     def emit_live(self, message: StoredMessage) -> None:
         if self.sink is None:
             return
-        for item in present_all([message], dataclasses.asdict(self.request.stream_options), live=True):
+        for item in present_all([message], self.request.stream_options, live=True):
             self.sink(dump_message(item))
 
     def run_tool(self, call: Call, allowed: list[str]) -> tuple[str, str]:

@@ -16,21 +16,13 @@ from typing import Any, Optional
 
 from ..ids import otid_for
 from ..models.messages import AssistantMessage, LettaMessageBase, ReasoningMessage, ToolCallDelta, ToolCallMessage, dump_message
+from ..models.records import RequestConfig
 from .providers.base import ProviderDelta
 
 INNER_THOUGHTS = "inner_thoughts"
 _ESCAPES = {'"': '"', "\\": "\\", "/": "/", "b": "\b", "f": "\f", "n": "\n", "r": "\r", "t": "\t"}
 
 EventSink = Callable[[dict[str, Any]], None]
-
-
-@dataclass(frozen=True)
-class StreamOptions:
-    """How streamed (and live) messages are presented: the request's assistant-message settings."""
-
-    use_assistant_message: bool = True
-    assistant_message_tool_name: str = "send_message"
-    assistant_message_tool_kwarg: str = "message"
 
 
 def _scan_string(buffer: str, start: int) -> tuple[str, int, bool]:
@@ -115,7 +107,7 @@ class DeltaTranslator:
         message_id: str,
         agent_name: Optional[str],
         inner_thoughts_in_kwargs: bool,
-        options: StreamOptions,
+        options: RequestConfig,
     ) -> None:
         self.sink = sink
         self.message_id = message_id

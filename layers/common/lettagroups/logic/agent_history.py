@@ -15,6 +15,7 @@ from ..models.agents import AgentState
 from ..models.groups import ListOrder, is_storable_id
 from ..models.identity import Actor
 from ..models.messages import LettaMessageBase, MessageUpdate
+from ..models.records import RequestConfig
 from ..models.stored_entities import AgentRecord
 from . import message_edits, transcripts
 from .agent_routing import managed_groups, pattern_group
@@ -48,11 +49,11 @@ def list_messages(
     """What the agent took part in, a page anchored at the cursor like a group's transcript (contract §4.10)."""
     agent = load_agent(actor, agent_id)
     sources = _sources(actor, agent, group_id)
-    config = {
-        "use_assistant_message": use_assistant_message,
-        "assistant_message_tool_name": assistant_message_tool_name,
-        "assistant_message_tool_kwarg": assistant_message_tool_kwarg,
-    }
+    config = RequestConfig(
+        use_assistant_message=use_assistant_message,
+        assistant_message_tool_name=assistant_message_tool_name,
+        assistant_message_tool_kwarg=assistant_message_tool_kwarg,
+    )
     return transcripts.page(actor.organization_id, sources, after=after, before=before, limit=limit, order=order, config=config)
 
 

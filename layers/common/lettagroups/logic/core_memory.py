@@ -25,7 +25,7 @@ from ..models.stored_entities import AgentRecord
 from . import blocks as blocks_logic
 from . import paging
 from .agents import load_agent, to_agent_state, to_agent_states
-from .groups import check_window
+from .paging import check_window
 
 MAX_WRITE_RETRIES = 3
 BATCH_GET_MAX = 100

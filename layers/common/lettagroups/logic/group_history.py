@@ -10,6 +10,7 @@ from ..errors import NotFoundError
 from ..models.groups import ListOrder
 from ..models.identity import Actor
 from ..models.messages import LettaMessageBase, MessageUpdate
+from ..models.records import RequestConfig
 from . import message_edits, transcripts
 from .groups import load_group
 
@@ -28,11 +29,11 @@ def list_messages(
 ) -> list[LettaMessageBase]:
     """The group's transcript, a page anchored at the cursor (contract §4.10; `order` as `transcripts.page`)."""
     load_group(actor, group_id)
-    config = {
-        "use_assistant_message": use_assistant_message,
-        "assistant_message_tool_name": assistant_message_tool_name,
-        "assistant_message_tool_kwarg": assistant_message_tool_kwarg,
-    }
+    config = RequestConfig(
+        use_assistant_message=use_assistant_message,
+        assistant_message_tool_name=assistant_message_tool_name,
+        assistant_message_tool_kwarg=assistant_message_tool_kwarg,
+    )
     sources = [transcripts.Source(group_id)]
     return transcripts.page(actor.organization_id, sources, after=after, before=before, limit=limit, order=order, config=config)
 

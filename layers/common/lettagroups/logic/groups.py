@@ -79,7 +79,7 @@ def list_groups(
     for cursor in (after, before):
         if cursor and groups_dal.get_group(org, cursor) is None:
             raise NotFoundError(f"No Group found with id {cursor}")
-    check_window(after, before, order)
+    paging.check_window(after, before, order)
     if limit == 0:
         return []
     records = groups_dal.list_groups(
@@ -93,12 +93,6 @@ def list_groups(
         include_hidden=show_hidden,
     )
     return [r.to_group() for r in records]
-
-
-def check_window(after: Optional[str], before: Optional[str], order: ListOrder = "asc") -> None:
-    """`before` must come later in the list than `after` (ids sort by creation, so compare them)."""
-    if after and before and (before <= after if order == "asc" else before >= after):
-        raise BadRequestError("'before' reference must be later than 'after' reference")
 
 
 def list_agent_groups(

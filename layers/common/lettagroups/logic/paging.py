@@ -13,6 +13,7 @@ from ..errors import BadRequestError, NotFoundError
 from ..models.groups import ListOrder
 
 T = TypeVar("T")
+CROSSED = "'before' reference must be later than 'after' reference"
 
 
 def window(
@@ -37,8 +38,14 @@ def window(
     start = positions.index(after) + 1 if after else 0
     end = positions.index(before) if before else len(ordered)
     if start > end:
-        raise BadRequestError("'before' reference must be later than 'after' reference")
+        raise BadRequestError(CROSSED)
     chosen = ordered[start:end]
     if limit is None:
         return chosen
     return chosen[-limit:] if (before and not after and limit) else chosen[:limit]
+
+
+def check_window(after: Optional[str], before: Optional[str], order: ListOrder = "asc") -> None:
+    """`before` must come later in the list than `after` in `order` (ids sort by creation, so compare them)."""
+    if after and before and (before <= after if order == "asc" else before >= after):
+        raise BadRequestError(CROSSED)

@@ -6,13 +6,14 @@ from typing import Optional
 
 from ..dal import messages as messages_dal
 from ..dal import runs as runs_dal
-from ..errors import BadRequestError, NotFoundError
+from ..errors import NotFoundError
 from ..models import presentation
 from ..models.groups import ListOrder
 from ..models.identity import Actor
 from ..models.messages import LettaMessageBase
 from ..models.records import RunRecord
 from ..models.runs import Run, RunUsage
+from . import paging
 
 
 def load_run(actor: Actor, run_id: str) -> RunRecord:
@@ -55,9 +56,8 @@ def list_runs(
             run = runs_dal.get_run(actor.organization_id, cursor)
             if run is None or run.created_by_id != actor.user_id or not listed(run):
                 raise NotFoundError(f"No run found with id '{cursor}'")
+    paging.check_window(after, before, order)
     newest_first = order == "desc"
-    if after and before and (after <= before if newest_first else after >= before):
-        raise BadRequestError("'before' reference must be later than 'after' reference")
     if limit == 0:
         return []
     # `before` alone with a limit: the page is the runs nearest to it, so read from it backwards.
@@ -123,7 +123,7 @@ def list_run_messages(
     if role:
         stored = [m for m in stored if m.role == role]
     stored.sort(key=lambda m: m.id, reverse=newest_first)
-    config = run.request_config.model_dump()
+    config = run.request_config
     page: list[LettaMessageBase] = []
     shown = 0
     for message in stored:  # a run's own replies: a handful of messages, already read

@@ -188,7 +188,7 @@ def wait_for_run(actor: Actor, run_id: str, timeout: float) -> RunRecord:
 
 def response_messages(actor: Actor, conversation_id: str, ids: list[str], config: RequestConfig) -> list[LettaMessageBase]:
     stored = messages_dal.get_messages(actor.organization_id, conversation_id, ids)
-    return presentation.present_all(stored, config.model_dump(), live=True)  # get_messages answers in id order
+    return presentation.present_all(stored, config, live=True)  # get_messages answers in id order
 
 
 def _stop_reason(ours: Optional[str]) -> Optional[LettaStopReason]:

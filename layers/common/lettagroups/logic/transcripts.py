@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Optional
+from typing import Optional
 
 from ..agent.visibility import visibility
 from ..dal import messages as messages_dal
@@ -17,8 +17,9 @@ from ..errors import NotFoundError
 from ..models import presentation
 from ..models.groups import ListOrder
 from ..models.messages import LettaMessageBase
+from ..models.records import RequestConfig
 from ..models.stored import StoredMessage
-from .groups import check_window
+from .paging import check_window
 
 
 @dataclass(frozen=True)
@@ -59,7 +60,7 @@ def _scan(
     return out
 
 
-def _present(message: StoredMessage, source: Source, config: dict[str, Any]) -> list[LettaMessageBase]:
+def _present(message: StoredMessage, source: Source, config: RequestConfig) -> list[LettaMessageBase]:
     """A message as its source's viewer sees it: another agent's reply is what it said, not its reasoning (§7.2)."""
     presented = presentation.present_all([message], config)
     if source.viewer is not None and visibility(message, source.viewer) == "peer":
@@ -75,7 +76,7 @@ def page(
     before: Optional[str],
     limit: int,
     order: Optional[ListOrder],
-    config: dict[str, Any],
+    config: RequestConfig,
 ) -> list[LettaMessageBase]:
     """One page, presented.
 

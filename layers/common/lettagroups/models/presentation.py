@@ -25,6 +25,7 @@ from .messages import (
     ToolReturnMessage,
     UserMessage,
 )
+from .records import RequestConfig
 from .stored import StoredMessage
 
 LOCAL_TIME_FORMAT = "%Y-%m-%d %I:%M:%S %p %Z%z"
@@ -203,20 +204,20 @@ def _convert_assistant(
 
 
 def present_all(
-    messages: Sequence[StoredMessage], request_config: Optional[dict[str, Any]] = None, *, live: bool = False
+    messages: Sequence[StoredMessage], config: Optional[RequestConfig] = None, *, live: bool = False
 ) -> list[LettaMessageBase]:
     """Every stored message as LettaMessages, in the given order, with a request's assistant-message settings (and,
     when it names some, only the `include_return_message_types`)."""
-    config = request_config or {}
-    wanted = config.get("include_return_message_types")
+    config = config or RequestConfig()
+    wanted = config.include_return_message_types
     out: list[LettaMessageBase] = []
     for message in messages:
         out.extend(
             to_letta_messages(
                 message,
-                use_assistant_message=config.get("use_assistant_message", True),
-                assistant_message_tool_name=config.get("assistant_message_tool_name", "send_message"),
-                assistant_message_tool_kwarg=config.get("assistant_message_tool_kwarg", "message"),
+                use_assistant_message=config.use_assistant_message,
+                assistant_message_tool_name=config.assistant_message_tool_name,
+                assistant_message_tool_kwarg=config.assistant_message_tool_kwarg,
                 live=live,
             )
         )

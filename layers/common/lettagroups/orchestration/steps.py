@@ -27,7 +27,6 @@ from ..agent.step import (
     load_step,
     run_step,
 )
-from ..agent.streaming import StreamOptions
 from ..agent.tools import ToolSpec
 from ..agent.visibility import visibility
 from ..dal import events as events_dal
@@ -137,11 +136,7 @@ def request_for(state: RunState, spec: StepSpec) -> StepRequest:
         history_after=spec.history_after,
         system_appendix=spec.system_appendix,
         max_chained_steps=min(DEFAULT_MAX_CHAINED_STEPS, config.max_steps or DEFAULT_MAX_CHAINED_STEPS),
-        stream_options=StreamOptions(
-            use_assistant_message=config.use_assistant_message,
-            assistant_message_tool_name=config.assistant_message_tool_name,
-            assistant_message_tool_kwarg=config.assistant_message_tool_kwarg,
-        ),
+        stream_options=config,
     )
 
 
@@ -192,7 +187,7 @@ def _frames(state: RunState, pending: Pending) -> list[str]:
         return pending.batcher.drain()
     if not pending.spec.stream:
         return []
-    presented = present_all(pending.result.outputs, state.config.model_dump(), live=True)
+    presented = present_all(pending.result.outputs, state.config, live=True)
     return [frames.message_frame(m) for m in presented]
 
 
