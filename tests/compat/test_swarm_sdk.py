@@ -104,6 +104,16 @@ def test_swarm_rules_over_http(letta: Letta, made: Tracker):
             )
         # Then 400 / 404 as JSON
         assert caught.value.status_code == status
+    # When an existing swarm is modified to start with an agent outside it, or with no agent at all
+    pair = [made.agent("fred").id, made.agent("velma").id]
+    existing = made.group(pair, "", manager_config={"manager_type": "swarm"})
+    before = letta.groups.retrieve(existing.id)
+    for initial, status in ((outsider, 400), ("agent-nope", 404)):
+        with pytest.raises(ApiError) as caught:
+            letta.groups.modify(existing.id, manager_config={"manager_type": "swarm", "initial_agent_id": initial})  # type: ignore[arg-type]
+        # Then 400 / 404, and the group is unchanged
+        assert caught.value.status_code == status
+    assert letta.groups.retrieve(existing.id) == before
     # When a swarm whose participants share a name is sent to
     group = made.group(twins, "", manager_config={"manager_type": "swarm"})
     with pytest.raises(ApiError) as caught:

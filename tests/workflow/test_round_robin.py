@@ -71,6 +71,19 @@ def test_default_turns_one_per_agent_and_explicit_max_turns(run_env: Actor):
     assert [m.name for m in response.messages if m.message_type == "assistant_message"] == ["fred", "velma", "fred"]
 
 
+@pytest.mark.parametrize("max_turns", [None, 0])
+def test_a_null_or_zero_max_turns_gives_one_turn_per_participant(run_env: Actor, max_turns: int | None):
+    # Given a round robin of three agents whose max_turns is null or 0 (contract §8.1: `max_turns or len(agent_ids)`)
+    actor = run_env
+    agents = [make_agent(actor, n) for n in NAMES[:3]]
+    group_id = make_group(actor, agents, {"manager_type": "round_robin", "max_turns": max_turns})
+    # When the user sends a message
+    response = send(actor, group_id, "count off")
+    # Then each participant speaks once, in order
+    assert response.usage.step_count == 3
+    assert [m.name for m in response.messages if m.message_type == "assistant_message"] == NAMES[:3]
+
+
 def test_modify_reverses_order_and_caps_turns(run_env: Actor):
     # Given a round robin group that has run once
     actor = run_env

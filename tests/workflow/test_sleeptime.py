@@ -203,3 +203,22 @@ def test_a_background_pass_retried_after_a_crash_finishes(run_env: Actor, monkey
     assert wait_for_run(actor, state.run_id).status == "completed"
     # And a further duplicate attempt finds it finished and does nothing
     assert background.run_pass(state).status is None
+
+
+def test_changing_the_frequency_keeps_the_turn_counter(run_env: Actor):
+    # Given a sleeptime group at frequency 2 whose counter has moved (two sends: -1 → 0 → 1)
+    actor = run_env
+    main = _main_agent(actor, enable_sleeptime=True)
+    group_id = main.multi_agent_group.id
+    frequency = {"manager_config": {"manager_type": "sleeptime", "sleeptime_agent_frequency": 2}}
+    groups_logic.modify_group(actor, group_id, GroupUpdate.model_validate(frequency))
+    for i in range(2):
+        send(actor, group_id, f"note {i}")
+    counter = groups_logic.retrieve_group(actor, group_id).turns_counter
+    assert counter == 1
+    # When the frequency changes to 3
+    frequency["manager_config"]["sleeptime_agent_frequency"] = 3
+    changed = groups_logic.modify_group(actor, group_id, GroupUpdate.model_validate(frequency))
+    # Then the counter is not reset (contract §4.5)
+    assert changed.sleeptime_agent_frequency == 3 and changed.turns_counter == counter
+    assert groups_logic.retrieve_group(actor, group_id).turns_counter == counter

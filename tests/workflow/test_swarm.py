@@ -285,6 +285,24 @@ def test_an_endless_ping_pong_stops_at_the_default_of_ten_turns(run_env: Actor, 
     assert (len(scripted["fred"]), len(scripted["velma"])) == (5, 5)
 
 
+def test_max_turns_is_capped_by_the_services_turn_cap(
+    run_env: Actor, scripted: dict[str, list[ChatResponse]], monkeypatch: pytest.MonkeyPatch
+):
+    # Given a service whose turn cap is 4, and an endless ping-pong in a swarm that asks for 10 turns
+    monkeypatch.setattr(group_messages, "MAX_TURNS_CAP", 4)
+    actor = run_env
+    group_id, _ = swarm(actor, ["fred", "velma"], max_turns=10)
+    scripted["fred"] = [tool_call(HANDOFF, {"agent_name": "velma", "message": "yours"}) for _ in range(5)]
+    scripted["velma"] = [tool_call(HANDOFF, {"agent_name": "fred", "message": "no, yours"}) for _ in range(5)]
+    # When the user sends
+    response = send(actor, group_id, "Anyone?")
+    # Then the cap bounds the request (swarm-handoffs.md: max_turns "capped by the service's turn cap")
+    assert response.usage.step_count == 4
+    assert group_runs(actor, group_id)[0].stop_reason == "max_turns"
+    # And the group keeps the max_turns it was given
+    assert groups_logic.retrieve_group(actor, group_id).max_turns == 10
+
+
 # --- bad handoffs ---------------------------------------------------------------------------------------------------
 
 
