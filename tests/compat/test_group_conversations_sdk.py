@@ -44,6 +44,16 @@ def test_round_robin_conversation_create_list_modify_reset(letta: Letta, made: T
     listed = letta.groups.messages.list(group.id, limit=50)
     assert [m.message_type for m in listed] == ["user_message"] + ["reasoning_message", "assistant_message"] * 4
     assert listed[0].content == "what is everyone up to for the holidays?"
+    # When it is listed without assistant messages (§4.10's query parameters), Then each reply is its send_message
+    # call and that call's return
+    raw = letta.groups.messages.list(group.id, limit=50, use_assistant_message=False)
+    parts = ["reasoning_message", "tool_call_message", "tool_return_message"]
+    assert [m.message_type for m in raw] == ["user_message"] + parts * 4
+    assert {m.tool_call.name for m in raw if m.message_type == "tool_call_message"} == {"send_message"}
+    assert [m.id for m in raw if m.message_type != "tool_return_message"] == [m.id for m in listed]
+    # When it is listed naming another tool as the assistant's, Then no call is presented as an assistant message
+    other = letta.groups.messages.list(group.id, limit=50, assistant_message_tool_name="some_other_tool")
+    assert "assistant_message" not in {m.message_type for m in other}
     # When an assistant message is edited the way the SDK sends it (no message_type on the wire, X-25)
     target = next(m for m in listed if m.message_type == "assistant_message")
     edited = letta.groups.messages.modify(group.id, target.id, request=UpdateAssistantMessage(content="edited reply"))
