@@ -62,6 +62,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from benchstats import percentile  # noqa: E402 - the scripts' folder is on sys.path when a script runs
+
 ROOT = Path(__file__).resolve().parent.parent
 OPERATIONS = ["create", "retrieve", "list10", "list_all", "count", "modify", "delete"]
 LABELS = {
@@ -76,13 +78,6 @@ LABELS = {
 
 
 # ---------------------------------------------------------------------------------------------- statistics
-
-
-def percentile(xs: list[float], p: float) -> float:
-    s = sorted(xs)
-    k = (len(s) - 1) * p / 100
-    f = int(k)
-    return s[f] + (s[min(f + 1, len(s) - 1)] - s[f]) * (k - f)
 
 
 def summarize(samples: list[float]) -> dict[str, Any]:

@@ -35,52 +35,25 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "scripts"))
+sys.path[:0] = [str(ROOT / "scripts"), str(ROOT / "local")]
 
-import httpx  # noqa: E402
+from benchstats import percentile  # noqa: E402
 from letta_client import CreateBlock, EmbeddingConfig, Letta, LlmConfig, MessageCreate, RoundRobinManager  # noqa: E402
+
+from lettagroups_local.launch import start_local_server  # noqa: E402
 
 from fake_model import FakeModel  # noqa: E402
 
 TURNS = 3
 
 
-def pct(values: list[float], p: float) -> float:
-    ordered = sorted(values)
-    k = (len(ordered) - 1) * p / 100
-    lo = int(k)
-    hi = min(lo + 1, len(ordered) - 1)
-    return ordered[lo] + (ordered[hi] - ordered[lo]) * (k - lo)
-
-
 def summary(values: list[float]) -> dict[str, float]:
-    return {"median_ms": round(statistics.median(values), 1), "p95_ms": round(pct(values, 95), 1), "n": len(values)}
-
-
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+    return {"median_ms": round(statistics.median(values), 1), "p95_ms": round(percentile(values, 95), 1), "n": len(values)}
 
 
 def start_ours(call_log: Path, log: Path) -> tuple[subprocess.Popen[bytes], str]:
-    port = free_port()
-    env = {**os.environ, "PORT": str(port), "LETTA_LOCAL_CALL_LOG": str(call_log)}
-    env["LETTA_MODEL_MODE"] = "configured"  # every agent uses the model it names
     out = open(log, "wb")  # noqa: SIM115 - open for the server's whole life
-    proc = subprocess.Popen([sys.executable, "-m", "lettagroups_local"], cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.time() + 90
-    while time.time() < deadline:
-        try:
-            if httpx.get(f"{url}/v1/health/", timeout=1).status_code == 200:
-                return proc, url
-        except httpx.HTTPError:
-            time.sleep(0.2)
-    proc.kill()
-    raise SystemExit("the local server did not start")
+    return start_local_server({"LETTA_LOCAL_CALL_LOG": str(call_log)}, out)
 
 
 class Target:

@@ -46,6 +46,8 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any, Optional
 
+from benchstats import percentile  # noqa: E402 - the scripts' folder is on sys.path when a script runs
+
 ROOT = Path(__file__).resolve().parents[1]
 for extra in (ROOT / "layers" / "common", ROOT / "local"):
     if str(extra) not in sys.path:
@@ -77,15 +79,6 @@ class TraceCollector(logging.Handler):
             self.reads.setdefault((str(run_id), int(seq)), float(read_at))  # the first stream to read it
         if run_id is not None and seq is not None and times is not None:
             self.frames[(str(run_id), int(seq))] = tuple(times)  # type: ignore[assignment]  # handle() holds self.lock
-
-
-def percentile(values: list[float], p: float) -> float:
-    ordered = sorted(values)
-    if not ordered:
-        return float("nan")
-    k = (len(ordered) - 1) * p / 100
-    lo, hi = int(k), min(int(k) + 1, len(ordered) - 1)
-    return ordered[lo] + (ordered[hi] - ordered[lo]) * (k - lo)
 
 
 def summary(values: list[float]) -> dict[str, float]:

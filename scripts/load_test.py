@@ -17,7 +17,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
 import random
 import statistics
 import subprocess
@@ -29,6 +28,11 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+
+sys.path[:0] = [str(Path(__file__).resolve().parent), str(Path(__file__).resolve().parents[1] / "local")]
+from benchstats import percentile  # noqa: E402
+
+from lettagroups_local.launch import start_local_server  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 OPS = ["create", "retrieve", "list10", "count", "modify", "send", "messages", "delete"]
@@ -48,14 +52,6 @@ class ClientState:
 class Totals:
     latencies: dict[str, list[float]] = field(default_factory=lambda: defaultdict(list))
     errors: list[str] = field(default_factory=list)
-
-
-def pct(values: list[float], p: float) -> float:
-    ordered = sorted(values)
-    k = (len(ordered) - 1) * p / 100
-    low = int(k)
-    high = min(low + 1, len(ordered) - 1)
-    return ordered[low] + (ordered[high] - ordered[low]) * (k - low)
 
 
 async def _call(http: httpx.AsyncClient, totals: Totals, op: str, method: str, path: str, **kwargs: Any) -> Any:
@@ -152,24 +148,7 @@ def audit(base_url: str, count_before: int, states: list[ClientState]) -> list[s
 
 
 def start_server() -> tuple[subprocess.Popen[bytes], str]:
-    sys.path.insert(0, str(ROOT / "local"))
-    from lettagroups_local.emulation import free_port
-
-    port = free_port()
-    env = {**os.environ, "PORT": str(port)}
-    process = subprocess.Popen(
-        [sys.executable, "-m", "lettagroups_local"], cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-    )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.time() + 60
-    while time.time() < deadline:
-        try:
-            if httpx.get(f"{url}/v1/health/", timeout=1).status_code == 200:
-                return process, url
-        except httpx.HTTPError:
-            time.sleep(0.2)
-    process.kill()
-    raise SystemExit("local server did not start")
+    return start_local_server()
 
 
 async def run(base_url: str, clients: int, seconds: float, seed: int) -> dict[str, Any]:
@@ -185,8 +164,8 @@ async def run(base_url: str, clients: int, seconds: float, seed: int) -> dict[st
         op: {
             "n": len(v),
             "median_ms": round(statistics.median(v), 1),
-            "p95_ms": round(pct(v, 95), 1),
-            "p99_ms": round(pct(v, 99), 1),
+            "p95_ms": round(percentile(v, 95), 1),
+            "p99_ms": round(percentile(v, 99), 1),
         }
         for op, v in sorted(totals.latencies.items())
         if v

@@ -27,13 +27,14 @@ from lettagroups.models.groups import GroupCreate
 from lettagroups.models.identity import Actor
 from lettagroups_local.artifacts import Built, BuiltFunction, lambda_command, lambda_environment
 from lettagroups_local.emulation import free_port
+from lettagroups_local.launch import stop_process, wait_until_serving
 
 from support.builders import make_agent
 from support.events import EVENTS, authorizer_context, load_event, substitute
 from support.fake_openai import FakeOpenAI, tool_call_answer
 from support.group_run import run_round_robin, start_run
 from support.packaged import PackagedLambda
-from support.servers import closed_port, stop_process, wait_until_serving
+from support.servers import closed_port
 
 pytestmark = pytest.mark.filterwarnings("ignore:No application metrics to publish")
 
