@@ -14,13 +14,12 @@ from ..models.stored_entities import AgentRecord, BlockRecord
 from . import attachments, keys
 from .attachments import Pair
 from .items import ConditionFailed, delete_action, get, put_action, replace_action, transact
-from .runs import to_head
-from .table import Expr, batch_get, key, query_all, sort_key_range
+from .runs import head_keys, to_head
+from .table import Expr, batch_get, key, query_all, sort_key_range, without_keys
 
 __all__ = ["ConditionFailed"]
 
 TRANSACTION_MAX = 100
-_KEYS = {"PK", "SK", "entity", "GSI1PK", "GSI1SK", "GSI2PK", "GSI2SK"}
 
 
 # An agent or block item is rewritten with the attributes its record was read with (unknown ones included) and those
@@ -41,7 +40,7 @@ def block_item(org_id: str, block: BlockRecord) -> dict[str, Any]:
 
 def _fields(item: dict[str, Any]) -> dict[str, Any]:
     # Agent and block records keep attributes they do not know (models/stored_entities.py): the keys must go first.
-    return {k: v for k, v in item.items() if k not in _KEYS}
+    return without_keys(item)
 
 
 def to_agent_record(item: dict[str, Any]) -> AgentRecord:
@@ -67,7 +66,7 @@ def get_agent_and_head(org_id: str, agent_id: str) -> tuple[Optional[AgentRecord
     one BatchGetItem."""
     agent: Optional[AgentRecord] = None
     head: Optional[dict[str, Any]] = None
-    for item in batch_get([key(keys.org_pk(org_id), keys.agent_sk(agent_id)), key(keys.org_pk(org_id), keys.lock_sk(agent_id))]):
+    for item in batch_get([key(keys.org_pk(org_id), keys.agent_sk(agent_id)), key(*head_keys(org_id, agent_id))]):
         if item.get("entity") == "agent":
             agent = to_agent_record(item)
         elif item.get("SK") == keys.lock_sk(agent_id):

@@ -14,7 +14,7 @@ import time
 from typing import Any
 
 from . import keys
-from .items import write_if
+from .items import put_action, write_if
 from .table import Expr, client, deserialize, serialize, storage_request, table_name
 
 EVENT_TTL_SECONDS = 3 * 3600  # as Letta's resumable streams
@@ -57,17 +57,7 @@ def put_actions(org_id: str, run_id: str, after_seq: int, frames: list[str]) -> 
     actions = []
     seq = after_seq + 1
     for batch in batches(frames):
-        expr = Expr()
-        actions.append(
-            {
-                "Put": {
-                    "TableName": table_name(),
-                    "Item": serialize(_item(org_id, run_id, seq, batch)),
-                    "ConditionExpression": f"attribute_not_exists({expr.name('SK')})",
-                    **expr.params(),
-                }
-            }
-        )
+        actions.append(put_action(_item(org_id, run_id, seq, batch)))
         seq += len(batch)
     return actions
 

@@ -10,7 +10,7 @@ from ..models.stored_entities import AgentRecord, GroupRecord
 from . import attachments, keys
 from .agents import to_agent_record
 from .items import ConditionFailed, delete_action, get, put_action, replace_action, transact
-from .runs import to_head
+from .runs import head_keys, to_head
 from .table import Expr, batch_get, key, query_all, sort_key_range, table_name
 
 __all__ = ["ConditionFailed"]
@@ -302,7 +302,7 @@ def get_run_roster(
     head when the conversation never ran)."""
     wanted = [key(keys.org_pk(org_id), keys.agent_sk(a)) for a in dict.fromkeys(agent_ids)]
     wanted += [key(keys.membership_pk(org_id, a), keys.membership_sk(group_id)) for a in dict.fromkeys(agent_ids)]
-    wanted.append(key(keys.org_pk(org_id), keys.lock_sk(group_id)))
+    wanted.append(key(*head_keys(org_id, group_id)))
     agents: dict[str, AgentRecord] = {}
     since: dict[str, str] = {}
     head: Optional[dict[str, Any]] = None

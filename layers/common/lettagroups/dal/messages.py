@@ -28,7 +28,7 @@ from . import keys
 from .agents import block_item
 from .items import ConditionFailed, get, put_action, replace_action, transact, write_if
 from .runs import step_record_action
-from .table import Expr, batch_get, client, deserialize, key, query_all, sort_key_range, storage_request, table_name
+from .table import Expr, batch_get, client, deserialize, key, query_all, sort_key_range, storage_request, table_name, without_keys
 
 # DynamoDB limits: 100 actions and 4 MB per transaction, 400 KB per item. Steps are bounded by the caller
 # (chained calls, one tool call per call), never chunked: chunking would break all-or-nothing.
@@ -36,7 +36,6 @@ MAX_TRANSACTION_ACTIONS = 100
 MAX_TRANSACTION_BYTES = 4_000_000
 MAX_ITEM_BYTES = 350_000  # headroom under 400 KB for attribute names and type overhead
 TRUNCATION_MARKER = "\n[... truncated {removed} characters to fit the storage item limit ...]"
-_KEY_ATTRIBUTES = {"PK", "SK", "GSI1PK", "GSI1SK", "GSI2PK", "GSI2SK", "entity"}
 
 
 class StepAlreadyRecorded(Exception):
@@ -79,7 +78,7 @@ def message_item(org_id: str, message: StoredMessage) -> dict[str, Any]:
 
 
 def to_message(item: dict[str, Any]) -> StoredMessage:
-    return StoredMessage.model_validate({k: v for k, v in item.items() if k not in _KEY_ATTRIBUTES})
+    return StoredMessage.model_validate(without_keys(item))
 
 
 def _size(item: dict[str, Any]) -> int:

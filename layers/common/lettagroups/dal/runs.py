@@ -20,14 +20,13 @@ from typing import Any, Optional
 from ..models.records import TERMINAL, ConversationHead, RunRecord, StepRecord
 from . import keys
 from .items import ConditionFailed, get, put_action, transact, write_if
-from .table import Expr, batch_get, key, query_all, sort_key_range, table_name
+from .table import Expr, batch_get, key, query_all, sort_key_range, table_name, without_keys
 
 RUN_META = "META"
 RUN_START = "START"
 # A run renews its hold at every turn; an execution that dies without releasing it frees the conversation when this
 # runs out. Longer than an Express execution may last (5 minutes), so a live run never loses it between turns.
 LEASE_SECONDS = 6 * 60
-_KEYS = {"PK", "SK", "GSI1PK", "GSI1SK", "GSI2PK", "GSI2SK", "entity"}
 
 
 class ConversationBusy(Exception):
@@ -55,7 +54,7 @@ def _run_item(org_id: str, run: RunRecord) -> dict[str, Any]:
 
 
 def _to_run(item: dict[str, Any]) -> RunRecord:
-    return RunRecord.model_validate({k: v for k, v in item.items() if k not in _KEYS})
+    return RunRecord.model_validate(without_keys(item))
 
 
 # --- runs -------------------------------------------------------------------------------------------------------
@@ -167,7 +166,7 @@ def get_step_records(org_id: str, run_id: str, step_keys: Sequence[str]) -> dict
         return {}
     pk = keys.run_pk(org_id, run_id)
     items = batch_get([key(pk, f"{keys.STEP}{k}") for k in step_keys])
-    return {str(i["step_key"]): StepRecord.model_validate({k: v for k, v in i.items() if k not in _KEYS}) for i in items}
+    return {str(i["step_key"]): StepRecord.model_validate(without_keys(i)) for i in items}
 
 
 def list_step_records(org_id: str, run_id: str, prefix: str = "") -> list[StepRecord]:
@@ -177,14 +176,10 @@ def list_step_records(org_id: str, run_id: str, prefix: str = "") -> list[StepRe
         ConsistentRead=True,
         **expr.params(),
     )
-    return [StepRecord.model_validate({k: v for k, v in i.items() if k not in _KEYS}) for i in items]
+    return [StepRecord.model_validate(without_keys(i)) for i in items]
 
 
 # --- the conversation head: one run at a time (contract §7.6a) ----------------------------------------------------
-
-
-def head_key(org_id: str, conversation_id: str) -> dict[str, Any]:
-    return key(keys.org_pk(org_id), keys.lock_sk(conversation_id))
 
 
 def head_keys(org_id: str, conversation_id: str) -> tuple[str, str]:
@@ -192,7 +187,7 @@ def head_keys(org_id: str, conversation_id: str) -> tuple[str, str]:
 
 
 def to_head(item: Optional[dict[str, Any]]) -> ConversationHead:
-    return ConversationHead.model_validate({k: v for k, v in (item or {}).items() if k not in _KEYS})
+    return ConversationHead.model_validate(without_keys(item or {}))
 
 
 def get_head(org_id: str, conversation_id: str) -> ConversationHead:
@@ -203,7 +198,7 @@ def _update_head(org_id: str, conversation_id: str, expr: Expr, update: str, con
     return {
         "Update": {
             "TableName": table_name(),
-            "Key": head_key(org_id, conversation_id),
+            "Key": key(*head_keys(org_id, conversation_id)),
             "UpdateExpression": update,
             "ConditionExpression": condition,
             **expr.params(),

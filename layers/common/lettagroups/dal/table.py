@@ -170,6 +170,15 @@ def storage_request() -> Iterator[None]:
         raise
 
 
+# The attributes that place an item (its keys and index keys, its kind), never part of the record it holds.
+KEY_ATTRIBUTES = frozenset({"PK", "SK", "GSI1PK", "GSI1SK", "GSI2PK", "GSI2SK", "entity"})
+
+
+def without_keys(item: dict[str, Any]) -> dict[str, Any]:
+    """An item's record fields: the item without its key attributes."""
+    return {k: v for k, v in item.items() if k not in KEY_ATTRIBUTES}
+
+
 def query_all(**params: Any) -> Iterator[dict[str, Any]]:
     """Yield every item of a query, following LastEvaluatedKey (1 MB pages; empty last page tolerated)."""
     c = client()
