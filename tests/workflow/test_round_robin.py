@@ -6,7 +6,7 @@ import pytest
 
 from lettagroups.dal import messages as messages_dal
 from lettagroups.errors import BadRequestError, NotFoundError
-from lettagroups.logic import group_history
+from lettagroups.logic import agent_history, group_history
 from lettagroups.logic import groups as groups_logic
 from lettagroups.models import presentation
 from lettagroups.models.groups import GroupUpdate
@@ -266,3 +266,14 @@ def test_a_new_participant_sees_group_messages_since_it_joined(run_env: Actor, m
     assert "a secret from before velma joined" not in seen and said(earlier.messages)[0] not in seen
     # And fred, a participant from the start, still has the whole conversation
     assert "a secret from before velma joined" in inbox(model_calls.of(fred)[0].request)
+    # And velma's message list holds what she took part in, from when she joined; fred's the whole conversation
+    velmas = [m.content for m in agent_history.list_messages(actor, velma, limit=100) if m.message_type == "user_message"]
+    freds = [m.content for m in agent_history.list_messages(actor, fred, limit=100) if m.message_type == "user_message"]
+    assert velmas == ["welcome, velma"]
+    assert freds == ["a secret from before velma joined", "welcome, velma"]
+    # When both search the conversation for the secret
+    searched = send(actor, group_id, "search secret")
+    # Then fred finds it and velma, who joined after it, does not
+    fred_found, velma_found = [m.tool_return for m in searched.messages if m.message_type == "tool_return_message"]
+    assert "user: a secret from before velma joined" in fred_found
+    assert "user: a secret from before velma joined" not in velma_found and "user: search secret" in velma_found

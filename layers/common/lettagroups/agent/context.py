@@ -16,7 +16,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Optional
 
 from ..dal import messages as messages_dal
 from ..models.presentation import pack_system_alert, parse_arguments, send_message_texts, unpack_message
@@ -180,11 +180,15 @@ def sanitize(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return out
 
 
-def search_lines(org_id: str, conversation_id: str, agent_id: str, query: str, *, scan_limit: int = 1000) -> list[str]:
-    """Lines of the agent's visible history containing `query` (case-insensitive), newest first."""
+def search_lines(
+    org_id: str, conversation_id: str, agent_id: str, query: str, *, after: Optional[str] = None, scan_limit: int = 1000
+) -> list[str]:
+    """Lines of the agent's visible history (past `after`, where its view of the conversation starts) containing
+    `query` (case-insensitive), newest first."""
     needle = query.lower()
     lines: list[str] = []
-    for scanned, message in enumerate(messages_dal.iter_messages(org_id, conversation_id, descending=True, page_size=100)):
+    history = messages_dal.iter_messages(org_id, conversation_id, after=after, descending=True, page_size=100)
+    for scanned, message in enumerate(history):
         if scanned >= scan_limit:
             break
         seen = visibility(message, agent_id)

@@ -77,7 +77,8 @@ class StepRequest:
     pause_on_tools: Collection[str] = ()
     resume_after_tool: Optional[str] = None
     share_replies: bool = False  # replies are delivered to the other participants (round robin, dynamic, swarm)
-    history_after: Optional[str] = None  # ignore history up to and including this message id
+    visible_after: Optional[str] = None  # where its view of the conversation starts (its membership): for all it reads
+    history_after: Optional[str] = None  # and its context ignores history up to and including this message id
     system_appendix: Optional[str] = None
     stream_options: RequestConfig = field(default_factory=RequestConfig)  # how streamed and live messages are presented
     max_chained_steps: int = DEFAULT_MAX_CHAINED_STEPS
@@ -171,8 +172,9 @@ def _reader() -> ThreadPoolExecutor:
 
 
 def _history(request: StepRequest) -> tuple[list[StoredMessage], Iterator[StoredMessage]]:
+    after = max((a for a in (request.visible_after, request.history_after) if a), default=None)  # ids sort by time
     newest_first = messages_dal.iter_messages(
-        request.org_id, request.conversation_id, after=request.history_after, descending=True, page_size=HISTORY_PAGE
+        request.org_id, request.conversation_id, after=after, descending=True, page_size=HISTORY_PAGE
     )
     return list(itertools.islice(newest_first, HISTORY_PAGE)), newest_first
 
@@ -269,7 +271,9 @@ class _Step:
             group_id=a.group_id,
             run_id=a.run_id,
             memory=self.memory,
-            search=lambda query: context.search_lines(a.org_id, a.conversation_id, a.agent_id, query),
+            search=lambda query: context.search_lines(
+                a.org_id, a.conversation_id, a.agent_id, query, after=self.request.visible_after
+            ),
         )
 
     def call_model(self, window: context.Window, message_id: str, timeout_s: float) -> tuple[ChatResponse, Optional[Call]]:

@@ -284,14 +284,19 @@ def list_groups(
     return list(reversed(page)) if from_before else page
 
 
-def list_memberships(org_id: str, agent_id: str) -> list[str]:
+def memberships(org_id: str, agent_id: str) -> dict[str, Optional[str]]:
+    """The groups the agent is a participant of, each with where its view of the group starts (one Query)."""
     expr = Expr()
     params = {
         "KeyConditionExpression": f"{expr.name('PK')} = {expr.value(keys.membership_pk(org_id, agent_id))} AND begins_with({expr.name('SK')}, {expr.value(keys.MEMBER)})",
         "ConsistentRead": True,
         **expr.params(),
     }
-    return [item["group_id"] for item in query_all(**params)]
+    return {item["group_id"]: item.get("since") for item in query_all(**params)}
+
+
+def list_memberships(org_id: str, agent_id: str) -> list[str]:
+    return list(memberships(org_id, agent_id))
 
 
 def get_run_roster(

@@ -23,14 +23,18 @@ from .agents import load_agent, to_agent_state
 
 
 def _sources(actor: Actor, agent: AgentRecord, group_id: Optional[str]) -> list[transcripts.Source]:
-    """The conversations the agent takes part in: its own, then each group it manages or belongs to, as it sees it."""
+    """The conversations the agent takes part in: its own, then each group it manages (all of it) or belongs to
+    (from when it joined), as it sees them."""
     agent_id = agent.id
-    groups = list(
-        dict.fromkeys([*sorted(agent.managed_group_ids), *groups_dal.list_memberships(actor.organization_id, agent_id)])
-    )
+    managed = sorted(agent.managed_group_ids)
+    member_of = groups_dal.memberships(actor.organization_id, agent_id)
+    groups = [
+        transcripts.Source(g, viewer=agent_id, since=None if g in managed else member_of[g])
+        for g in dict.fromkeys([*managed, *member_of])
+    ]
     if group_id is not None:
-        return [transcripts.Source(group_id, viewer=agent_id)] if group_id in groups else []
-    return [transcripts.Source(agent_id), *(transcripts.Source(g, viewer=agent_id) for g in groups)]
+        return [s for s in groups if s.conversation_id == group_id]
+    return [transcripts.Source(agent_id), *groups]
 
 
 def list_messages(

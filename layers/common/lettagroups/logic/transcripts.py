@@ -26,8 +26,11 @@ from .paging import check_window
 class Source:
     conversation_id: str
     viewer: Optional[str] = None  # only what this agent sees of it (None: everything)
+    since: Optional[str] = None  # and only after where its view starts (its membership of the group)
 
     def shows(self, message: StoredMessage) -> bool:
+        if self.since is not None and message.id <= self.since:
+            return False
         return self.viewer is None or visibility(message, self.viewer) is not None
 
 
@@ -44,6 +47,8 @@ def _scan(
     org_id: str, source: Source, older: Optional[str], newer: Optional[str], limit: int, from_newest: bool
 ) -> list[StoredMessage]:
     """Up to `limit` messages of one source strictly between the cursors, from the anchor inwards."""
+    if source.since is not None and (older is None or older < source.since):
+        older = source.since  # nothing before the viewer's view starts is read
     if source.viewer is None:
         return messages_dal.list_messages(
             org_id, source.conversation_id, after=older, before=newer, limit=limit, descending=from_newest

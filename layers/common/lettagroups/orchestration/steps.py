@@ -65,7 +65,7 @@ class StepSpec:
     tool_rules_override: Optional[list[dict[str, Any]]] = None
     pause_on_tools: Collection[str] = ()
     resume_after_tool: Optional[str] = None
-    history_after: Optional[str] = None
+    history_after: Optional[str] = None  # a context cut beyond the agent's membership (the voice buffer's)
     system_appendix: Optional[str] = None
     hold: bool = True  # its transaction renews the run's hold on the conversation (concurrent workers do not)
 
@@ -133,6 +133,7 @@ def request_for(state: RunState, spec: StepSpec) -> StepRequest:
         pause_on_tools=spec.pause_on_tools,
         resume_after_tool=spec.resume_after_tool,
         share_replies=spec.share_replies,
+        visible_after=state.member_since.get(spec.agent_id),
         history_after=spec.history_after,
         system_appendix=spec.system_appendix,
         max_chained_steps=min(DEFAULT_MAX_CHAINED_STEPS, config.max_steps or DEFAULT_MAX_CHAINED_STEPS),

@@ -51,7 +51,6 @@ def take_turn(state: RunState) -> RunState:
             step_key=f"t{state.turn:03d}-speaker",
             share_replies=True,
             system_appendix=prompts.dynamic_participant_appendix(state.description),
-            history_after=state.member_since.get(speaker),
         ),
     )
     turn = state.turn + 1

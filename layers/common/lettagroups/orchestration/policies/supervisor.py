@@ -92,7 +92,6 @@ def worker_step(state: RunState, worker_id: str, index: int) -> dict[str, Any]:
         respond=False,
         counting="none",
         hold=False,  # workers run at once: none of them renews the run's hold (the supervisor's steps do)
-        history_after=state.member_since.get(worker_id),
     )
     steps.commit_step(state, steps.compute(state, spec))
     return {"agent_id": worker_id}

@@ -33,7 +33,6 @@ def take_turn(state: RunState) -> RunState:
             share_replies=True,
             extra_tools=[handoff_tool(list(colleagues))] if colleagues else (),
             system_appendix=prompts.swarm_appendix(list(colleagues), state.description) if colleagues else None,
-            history_after=state.member_since.get(speaker),
         ),
     )
     target = handed_to(pending.result.tool_calls, colleagues)
