@@ -15,17 +15,26 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from lettagroups.logic import group_messages
+from lettagroups.logic import group_messages, sending
+from lettagroups.logic import groups as groups_logic
 from lettagroups.models.identity import Actor
 from lettagroups.models.messages import LettaRequest, MessageCreate
+from lettagroups.orchestration.state import RunState
 
 Invoke = Callable[[dict[str, Any]], dict[str, Any]]  # one task invocation: {"result": ...} or {"errorType", ...}
 
 
+def begin_run(actor: Actor, group_id: str, request: LettaRequest) -> RunState:
+    """A new run of a group, written by the real send logic (lock, run record, inputs) but not started."""
+    target = group_messages.group_target(actor, groups_logic.load_group(actor, group_id))
+    opened = sending.open_run(actor, target, request, door="sync")
+    assert opened.state is not None
+    return opened.state
+
+
 def start_run(actor: Actor, group_id: str, text: str) -> dict[str, Any]:
     """Begin a send like the send handler does; returns the state machine's input state."""
-    state = group_messages.begin_run(actor, group_id, LettaRequest(messages=[MessageCreate(role="user", content=text)]))
-    return state.dump()
+    return begin_run(actor, group_id, LettaRequest(messages=[MessageCreate(role="user", content=text)])).dump()
 
 
 def task_event(action: str, state: dict[str, Any], started_at: str | None = None) -> dict[str, Any]:

@@ -26,7 +26,7 @@ from lettagroups.orchestration.failure import StepFailedError
 from lettagroups.orchestration.state import RunState
 
 from support.builders import NAMES, make_agent, make_group, offline_model, request, send
-from support.group_run import run_turn
+from support.group_run import begin_run, run_turn
 from support.runs import group_runs, wait_for_run
 from support.transcripts import said, transcript
 
@@ -91,7 +91,7 @@ def test_re_running_a_task_writes_nothing_new(run_env: Actor):
     agents = [make_agent(actor, n) for n in NAMES[:2]]
     group_id = make_group(actor, agents)
     org = actor.organization_id
-    start = group_messages.begin_run(actor, group_id, request("hello")).dump()
+    start = begin_run(actor, group_id, request("hello")).dump()
     first = run_turn(start)
     before = [m.model_dump() for m in messages_dal.list_messages(org, group_id)]
     frames_before = events_dal.read(org, start["run_id"], 0)
@@ -117,7 +117,7 @@ def test_a_run_that_lost_its_conversation_writes_no_new_step(run_env: Actor):
     # Given a begun run whose hold on the group is gone (its lease ran out and the group was released)
     actor = run_env
     group_id = make_group(actor, [make_agent(actor, "fred")])
-    start = group_messages.begin_run(actor, group_id, request("hello")).dump()
+    start = begin_run(actor, group_id, request("hello")).dump()
     runs_dal.release(actor.organization_id, group_id, start["run_id"])
     # When its turn runs
     with pytest.raises(StepFailedError, match="no longer holds"):
@@ -133,7 +133,7 @@ def test_a_re_run_main_turn_neither_counts_the_turn_twice_nor_starts_a_second_pa
         actor, CreateAgent(name="main", enable_sleeptime=True, memory_blocks=[CreateBlock(label="human", value="")])
     )
     group_id = main.multi_agent_group.id
-    start = group_messages.begin_run(actor, group_id, request("hello")).dump()
+    start = begin_run(actor, group_id, request("hello")).dump()
     first = run_turn(start)
     (background,) = first["run_ids"]
     group = groups_logic.retrieve_group(actor, group_id)

@@ -34,7 +34,7 @@ from lettagroups.orchestration.policies import swarm as swarm_policy
 from lettagroups.orchestration.state import RunState
 
 from support.builders import make_agent, make_group, offline_model, request, send
-from support.group_run import run_turn
+from support.group_run import begin_run, run_turn
 from support.model_calls import ModelCalls, inbox
 from support.runs import group_runs, wait_for_run
 from support.swarm import HANDOFF, handed_off
@@ -482,7 +482,7 @@ def test_re_running_swarm_turns_writes_nothing_twice(run_env: Actor):
     actor = run_env
     org = actor.organization_id
     group_id, ids = swarm(actor, ["fred", "velma"])
-    start = group_messages.begin_run(actor, group_id, request("ask velma")).dump()
+    start = begin_run(actor, group_id, request("ask velma")).dump()
     assert start["active_agent_id"] == ids["fred"]
     first = run_turn(start)
     # Then fred's turn handed off: velma is active in the state and on the group, written with the step
@@ -517,7 +517,7 @@ def test_a_group_changed_while_a_handoff_commits_retries_the_turn_without_writin
     actor = run_env
     org = actor.organization_id
     group_id, ids = swarm(actor, ["fred", "velma"])
-    start = group_messages.begin_run(actor, group_id, request("ask velma")).dump()
+    start = begin_run(actor, group_id, request("ask velma")).dump()
     read = groups_dal.get_group
 
     def read_then_modified(org_id: str, gid: str) -> Any:

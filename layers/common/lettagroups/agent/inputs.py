@@ -100,9 +100,13 @@ def build_tool_return_message(
     status: str = "success",
     group_id: Optional[str] = None,
     run_id: Optional[str] = None,
+    model: Optional[str] = None,
+    step_id: Optional[str] = None,
+    now: Optional[datetime] = None,
 ) -> StoredMessage:
-    """The result of a tool the caller ran for a paused step; pass it as the input of the resuming step."""
-    now = utc_now()
+    """The result of a tool: one the caller ran for a paused step (pass it as the input of the resuming step), or
+    one the step ran itself (with its model and step id)."""
+    now = now or utc_now()
     return StoredMessage(
         id=new_id("message"),
         organization_id=org_id,
@@ -112,8 +116,10 @@ def build_tool_return_message(
         role="tool",
         content=[{"type": "text", "text": pack_tool_return(status == "success", raw, now)}],
         name=tool_name,
+        model=model,
         tool_call_id=tool_call_id,
         tool_returns=[{"status": status, "raw": raw}],
+        step_id=step_id,
         run_id=run_id,
         created_at=now,
     )

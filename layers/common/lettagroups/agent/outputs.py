@@ -9,9 +9,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Optional
 
-from ..ids import new_id
-from ..models.presentation import pack_tool_return
 from ..models.stored import StoredMessage
+from .inputs import build_tool_return_message
 from .providers.base import ChatResponse, ToolCallOut
 from .providers.errors import MalformedToolCallError
 from .streaming import INNER_THOUGHTS
@@ -105,19 +104,17 @@ def assistant_message(
 
 
 def tool_message(author: Author, step_id: str, call: Call, raw: str, status: str, now: datetime) -> StoredMessage:
-    return StoredMessage(
-        id=new_id("message"),
-        organization_id=author.org_id,
-        conversation_id=author.conversation_id,
-        group_id=author.group_id,
+    return build_tool_return_message(
+        author.org_id,
+        author.conversation_id,
         agent_id=author.agent_id,
-        role="tool",
-        content=[{"type": "text", "text": pack_tool_return(status == "success", raw, now)}],
-        name=call.name,
-        model=author.model,
         tool_call_id=call.id,
-        tool_returns=[{"status": status, "raw": raw}],
-        step_id=step_id,
+        tool_name=call.name,
+        raw=raw,
+        status=status,
+        group_id=author.group_id,
         run_id=author.run_id,
-        created_at=now,
+        model=author.model,
+        step_id=step_id,
+        now=now,
     )

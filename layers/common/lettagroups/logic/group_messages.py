@@ -17,7 +17,7 @@ from ..models.messages import (
 from ..models.runs import Run
 from ..models.stored_entities import AgentRecord, GroupRecord
 from ..orchestration import lifecycle
-from ..orchestration.state import MAX_TURNS_CAP, SWARM_DEFAULT_MAX_TURNS, RunState
+from ..orchestration.state import MAX_TURNS_CAP, SWARM_DEFAULT_MAX_TURNS
 from . import sending
 from .groups import load_group
 
@@ -97,10 +97,3 @@ def send_message_stream(
     return sending.send_stream(
         actor, target, request, stream_tokens=request.stream_tokens, idempotency_key=idempotency_key, retried=retried
     )
-
-
-def begin_run(actor: Actor, group_id: str, request: LettaRequest) -> RunState:
-    """A new run of a group, written but not started (tests drive its turns by hand)."""
-    opened = sending.open_run(actor, group_target(actor, load_group(actor, group_id)), request, door="sync")
-    assert opened.state is not None
-    return opened.state

@@ -10,7 +10,7 @@ execution died without saying so, settled as failed by whoever notices (`settle`
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Optional
 
@@ -34,7 +34,7 @@ COMMIT_ATTEMPTS = 5
 
 @dataclass
 class Roster:
-    """Who takes part in a run, as the conversation stands when it is sent to (a group, for now)."""
+    """Who takes part in a run, as the conversation stands when it is sent to: the run state's fields of that name."""
 
     manager_type: str
     agent_ids: list[str]
@@ -80,17 +80,8 @@ def begin(
         run_id=run_id,
         conversation_id=conversation_id,
         group_id=group_id,
-        manager_type=roster.manager_type,
-        agent_ids=roster.agent_ids,
-        manager_agent_id=roster.manager_agent_id,
-        member_since=roster.member_since,
-        max_turns=roster.max_turns,
-        termination_token=roster.termination_token,
-        active_agent_id=roster.active_agent_id,
-        description=roster.description,
-        agent_names=roster.agent_names,
+        **asdict(roster),
         input_ids=[m.id for m in inputs],
-        context_after=roster.context_after,
         callback_url=callback_url,
         config=config,
         metadata=metadata,
