@@ -9,7 +9,7 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Body, Header
 
 from lettagroups.api.app import create_app, current_actor, json_response, make_handler, ok
-from lettagroups.api.clients import retried_header
+from lettagroups.api.clients import IDEMPOTENCY_KEY_MAX, retried_header
 from lettagroups.logic import group_messages
 from lettagroups.models.messages import LettaRequest, LettaResponse
 
@@ -20,7 +20,7 @@ app = create_app()
 def send_group_message(
     group_id: str,
     request: Annotated[LettaRequest, Body()],
-    idempotency_key: Annotated[Optional[str], Header(alias="Idempotency-Key", max_length=200)] = None,
+    idempotency_key: Annotated[Optional[str], Header(alias="Idempotency-Key", max_length=IDEMPOTENCY_KEY_MAX)] = None,
     retry_count: Annotated[Optional[str], Header(alias="x-stainless-retry-count", max_length=10)] = None,
 ) -> Response[Any]:
     return json_response(

@@ -15,7 +15,7 @@ import asyncio
 import json
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Optional
 
 from pydantic import ValidationError
 from starlette.applications import Starlette
@@ -24,7 +24,7 @@ from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
 from lettagroups.api.bodies import INTERNAL_ERROR, check_body
-from lettagroups.api.clients import retried_header
+from lettagroups.api.clients import IDEMPOTENCY_KEY_MAX, retried_header
 from lettagroups.api.stream_auth import actor_for_stream
 from lettagroups.api.validation import validation_detail
 from lettagroups.errors import DomainError
@@ -51,8 +51,9 @@ def _error(exc: Exception) -> Response:
     return JSONResponse(INTERNAL_ERROR, status_code=500)
 
 
-def _invalid(loc: list[str], kind: str, msg: str, value: Any = None) -> JSONResponse:
-    return JSONResponse({"detail": [{"type": kind, "loc": loc, "msg": msg, "input": value}]}, status_code=422)
+def _invalid(loc: list[str], kind: str, msg: str, value: Any = None, ctx: Optional[dict[str, Any]] = None) -> JSONResponse:
+    error = {"type": kind, "loc": loc, "msg": msg, "input": value, **({"ctx": ctx} if ctx else {})}
+    return JSONResponse({"detail": [error]}, status_code=422)
 
 
 def _deadline_seconds(request: Request) -> float:
@@ -113,12 +114,17 @@ async def _send_stream(request: Request, send: Callable[..., Opened], target_id:
         if body is None:
             return _invalid(["body"], "missing", "Field required")
         payload = LettaStreamingRequest.model_validate(body)
+        idempotency_key = request.headers.get("idempotency-key") or None
+        if idempotency_key is not None and len(idempotency_key) > IDEMPOTENCY_KEY_MAX:
+            too_long = f"String should have at most {IDEMPOTENCY_KEY_MAX} characters"
+            limit = {"max_length": str(IDEMPOTENCY_KEY_MAX)}  # as the REST sends answer it
+            return _invalid(["header", "idempotency-key"], "string_too_long", too_long, idempotency_key, limit)
         opened = await asyncio.to_thread(
             send,
             actor,
             target_id,
             payload,
-            idempotency_key=request.headers.get("idempotency-key") or None,
+            idempotency_key=idempotency_key,
             retried=retried_header(request.headers.get("x-stainless-retry-count")),
         )
     except _BadBody as bad:

@@ -191,3 +191,17 @@ def test_run_stream_errors(http: httpx.Client, objects: Objects) -> None:
     ):
         assert response.status_code == 422, response.text
         assert response.json()["detail"][0]["loc"] == loc
+
+
+def test_an_over_long_idempotency_key_is_refused_as_the_rest_sends_refuse_it(http: httpx.Client, objects: Objects) -> None:
+    # Given a group, and an Idempotency-Key one character over the limit
+    group = objects.group([objects.agent("solo")["id"]])
+    key = "k" * 201
+    # When a stream and a sync send carry it
+    streamed = http.post(f"/v1/groups/{group['id']}/messages/stream", json=send_body(), headers={"Idempotency-Key": key})
+    synced = http.post(f"/v1/groups/{group['id']}/messages", json=send_body(), headers={"Idempotency-Key": key})
+    # Then both answer the same 422 before anything runs
+    assert streamed.status_code == synced.status_code == 422
+    assert streamed.json() == synced.json()
+    assert streamed.json()["detail"][0]["loc"] == ["header", "idempotency-key"]
+    assert http.get(f"/v1/groups/{group['id']}/messages").json() == []

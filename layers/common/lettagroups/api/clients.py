@@ -14,6 +14,7 @@ from typing import Optional
 from ..models.groups import ListOrder
 
 STAINLESS_PREFIX = "x-stainless-"
+IDEMPOTENCY_KEY_MAX = 200  # characters of an `Idempotency-Key` header
 
 
 def is_stainless_client(headers: Mapping[str, str]) -> bool:
