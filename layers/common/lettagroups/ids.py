@@ -62,6 +62,11 @@ def otid_for(message_id: str, index: int) -> str:
     return str(uuid.UUID(int=(base.int & ~0x7F) | (index & 0x7F)))
 
 
+def created_ms(id_: str) -> int:
+    """When a UUIDv7 id was minted, in epoch milliseconds (its first 48 bits)."""
+    return uuid.UUID(uuid_part(id_)).int >> 80
+
+
 def time_floor_id(prefix: str, epoch_ms: int) -> str:
     """The smallest id of `prefix` that a UUIDv7 minted at `epoch_ms` can have.
 

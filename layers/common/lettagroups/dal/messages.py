@@ -15,12 +15,11 @@ from __future__ import annotations
 
 import json
 import time
-import uuid
 from collections.abc import Iterator, Sequence
 from typing import Any, Optional, Union
 
 from ..errors import PayloadTooLargeError, StorageUnavailableError
-from ..ids import time_floor_id, uuid_part
+from ..ids import created_ms, time_floor_id
 from ..models.records import StepRecord
 from ..models.stored import StoredMessage
 from ..models.stored_entities import BlockRecord
@@ -333,11 +332,10 @@ def run_messages(org_id: str, conversation_id: str, run_id: str) -> list[StoredM
     sort by creation; the minute of slack covers clock skew between machines), filtered to that run (a background
     pass may write meanwhile). One strongly consistent Query per 1 MB page."""
     expr = Expr()
-    created_ms = uuid.UUID(uuid_part(run_id)).int >> 80
-    lower = keys.message_sk(time_floor_id("message", max(0, created_ms - 60_000)))
+    since = time_floor_id("message", max(0, created_ms(run_id) - 60_000))
+    pk = keys.conversation_pk(org_id, conversation_id)
     params = {
-        "KeyConditionExpression": f"{expr.name('PK')} = {expr.value(keys.conversation_pk(org_id, conversation_id))}"
-        f" AND {expr.name('SK')} BETWEEN {expr.value(lower)} AND {expr.value(keys.MSG[:-1] + '$')}",
+        "KeyConditionExpression": sort_key_range(expr, "PK", pk, "SK", keys.MSG, since, None),
         "FilterExpression": f"{expr.name('run_id')} = {expr.value(run_id)}",
         "ConsistentRead": True,
         **expr.params(),
