@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import re
 import threading
-import time
 from typing import Any
 
 import pytest
@@ -18,6 +17,7 @@ from letta_client import CreateBlock, Letta, LlmConfig
 from letta_client.core.api_error import ApiError
 
 from support.fake_openai import FakeOpenAI, tool_call_answer
+from support.runs import wait_for_run_sdk
 from support.sdk import say
 from support.servers import closed_port
 from support.trackers import Tracker
@@ -72,10 +72,7 @@ def test_an_unreachable_configured_model_fails_the_run_naming_provider_and_endpo
         thread.start()
     started = http.post(f"/v1/groups/{groups[2].id}/messages/async", json={"messages": [{"role": "user", "content": "hello?"}]})
     assert started.status_code == 200, started.text
-    run = letta.runs.retrieve(started.json()["id"])
-    deadline = time.monotonic() + 60
-    while (run := letta.runs.retrieve(run.id)).status not in ("completed", "failed") and time.monotonic() < deadline:
-        time.sleep(0.2)
+    run = wait_for_run_sdk(letta, started.json()["id"], timeout=60)
     for thread in threads:
         thread.join(timeout=60)
     # Then the synchronous send answers 502 with the provider and endpoint in its detail

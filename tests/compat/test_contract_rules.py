@@ -41,13 +41,6 @@ from support.trackers import Tracker, unique
 pytestmark = pytest.mark.compat
 
 
-def _agents(made: Tracker, names: list[str], **kwargs: Any) -> list[Any]:
-    suffix = uuid.uuid4().hex[:6]
-    return [
-        made.agent(f"{n}-{suffix}", memory_blocks=[CreateBlock(label="persona", value=f"I am {n}.")], **kwargs) for n in names
-    ]
-
-
 def _transcript(letta: Letta, group_id: str) -> list[dict[str, Any]]:
     return [m.model_dump() for m in letta.groups.messages.list(group_id, limit=100)]
 
@@ -61,7 +54,7 @@ def _groups_described(letta: Letta, description: str) -> list[str]:
 
 def test_modify_message_infers_reasoning_and_system_edits(letta: Letta, made: Tracker):
     # Given a one-agent group whose transcript holds a user input, a system input and the agent's reply
-    (fred,) = _agents(made, ["fred"])
+    (fred,) = made.personas(["fred"])
     group = made.group([fred.id], description="edits")
     letta.groups.messages.create(
         group.id, messages=[MessageCreate(role="user", content="hi"), MessageCreate(role="system", content="a note")]
@@ -90,8 +83,8 @@ def test_modify_message_infers_reasoning_and_system_edits(letta: Letta, made: Tr
 
 def test_modify_message_refuses_assistant_edit_of_a_tool_call_and_unknown_types(letta: Letta, made: Tracker, http: httpx.Client):
     # Given a supervisor run, whose broadcast is a tool call other than send_message
-    workers = _agents(made, ["fred", "velma"])
-    (boss,) = _agents(made, ["scooby"])
+    workers = made.personas(["fred", "velma"])
+    (boss,) = made.personas(["scooby"])
     group = made.group([w.id for w in workers], manager_config=SupervisorManager(manager_agent_id=boss.id))
     response = letta.groups.messages.create(group.id, messages=say("ask everyone what they like"))
     broadcast = response.messages[1]
@@ -122,7 +115,7 @@ def test_modify_message_refuses_assistant_edit_of_a_tool_call_and_unknown_types(
 
 def test_reversed_round_robin_after_reset_ma_4e(letta: Letta, made: Tracker):
     # Given four agents in a round robin group that has already talked once
-    agents = _agents(made, ["fred", "velma", "daphne", "shaggy"])
+    agents = made.personas(["fred", "velma", "daphne", "shaggy"])
     group = made.group([a.id for a in agents], description="holiday chat")
     assert letta.groups.messages.create(group.id, messages=say("what is everyone up to?")).usage.step_count == 4
     # And its order reversed with max_turns 3 (MA-4d), then its transcript reset
@@ -168,7 +161,7 @@ def test_reversed_round_robin_after_reset_ma_4e(letta: Letta, made: Tracker):
 )
 def test_send_pre_run_checks_write_nothing(letta: Letta, made: Tracker, http: httpx.Client, message: dict[str, Any], detail: str):
     # Given a round robin group with one earlier exchange
-    group = made.group([a.id for a in _agents(made, ["fred", "velma"])], description="pre-run")
+    group = made.group([a.id for a in made.personas(["fred", "velma"])], description="pre-run")
     letta.groups.messages.create(group.id, messages=say("first"))
     before = _transcript(letta, group.id)
     assert len(before) == 5
@@ -191,7 +184,7 @@ def test_send_pre_run_checks_write_nothing(letta: Letta, made: Tracker, http: ht
 
 def test_send_after_participant_deleted_is_404_before_running(letta: Letta, made: Tracker):
     # Given a round robin group that has talked once
-    fred, velma = _agents(made, ["fred", "velma"])
+    fred, velma = made.personas(["fred", "velma"])
     group = made.group([fred.id, velma.id], description="lost member")
     letta.groups.messages.create(group.id, messages=say("hello"))
     before = _transcript(letta, group.id)
@@ -212,7 +205,7 @@ def test_send_after_participant_deleted_is_404_before_running(letta: Letta, made
 
 def test_inputs_keep_text_parts_name_otid_sender_and_system_role(letta: Letta, made: Tracker):
     # Given a one-agent group
-    group = made.group([a.id for a in _agents(made, ["fred"])], description="inputs")
+    group = made.group([a.id for a in made.personas(["fred"])], description="inputs")
     otid = str(uuid.uuid4())
 
     # When the user sends a text-part list with name, otid and sender_id, followed by a system input
@@ -255,7 +248,7 @@ def _assert_send_message_as_tool(messages: list[Any], names: list[str]) -> None:
 
 def test_use_assistant_message_false_shows_send_message_call_and_return(letta: Letta, made: Tracker):
     # Given a two-agent round robin group
-    agents = _agents(made, ["fred", "velma"])
+    agents = made.personas(["fred", "velma"])
     group = made.group([a.id for a in agents], description="raw tools")
     names = [a.name for a in agents]
 
@@ -276,8 +269,8 @@ def test_use_assistant_message_false_shows_send_message_call_and_return(letta: L
 
 def test_supervisor_tool_rules_not_persisted_ma_5c(letta: Letta, made: Tracker):
     # Given a supervisor group and the supervisor's stored tool rules
-    workers = _agents(made, ["fred", "velma"])
-    (boss,) = _agents(made, ["shaggy"])
+    workers = made.personas(["fred", "velma"])
+    (boss,) = made.personas(["shaggy"])
     group = made.group([w.id for w in workers], manager_config=SupervisorManager(manager_agent_id=boss.id))
     rules_before = [r.model_dump() for r in letta.agents.retrieve(boss.id).tool_rules or []]
 
@@ -294,7 +287,7 @@ def test_supervisor_tool_rules_not_persisted_ma_5c(letta: Letta, made: Tracker):
 
 def test_second_send_while_running_is_409_on_every_route(letta: Letta, made: Tracker, http: httpx.Client):
     # Given a group of two slow agents (each model call takes 1.5 s)
-    slow = _agents(made, ["sloth", "snail"], llm_config=offline_llm("delay_ms=1500"))
+    slow = made.personas(["sloth", "snail"], llm_config=offline_llm("delay_ms=1500"))
     group = made.group([a.id for a in slow], description="busy")
     # And a synchronous SDK send running in a thread
     outcome: dict[str, Any] = {}
@@ -338,8 +331,8 @@ def test_second_send_while_running_is_409_on_every_route(letta: Letta, made: Tra
 
 def test_non_retryable_model_failure_is_a_424_naming_the_run_and_keeps_completed_steps(letta: Letta, made: Tracker):
     # Given a round robin group whose second speaker's model refuses every call (400, not retryable)
-    (good,) = _agents(made, ["fred"])
-    (bad,) = _agents(made, ["broken"], llm_config=offline_llm("fail=bad_request"))
+    (good,) = made.personas(["fred"])
+    (bad,) = made.personas(["broken"], llm_config=offline_llm("fail=bad_request"))
     group = made.group([good.id, bad.id], description="fails mid-run")
 
     # When the user sends a message
@@ -371,7 +364,7 @@ def test_non_retryable_model_failure_is_a_424_naming_the_run_and_keeps_completed
 )
 def test_voice_buffer_rules_on_create(letta: Letta, made: Tracker, bounds: dict[str, int], detail: str):
     # Given a voice agent and a participant
-    voice, sleeper = _agents(made, ["voice", "sleeper"])
+    voice, sleeper = made.personas(["voice", "sleeper"])
     description = unique("buffers")
 
     # When a voice_sleeptime group is created with buffer bounds that break a rule
@@ -445,7 +438,7 @@ def test_deleting_sleeptime_group_leaves_a_plain_agent(letta: Letta, made: Track
     assert former.multi_agent_group is None
     assert [m.model_dump() for m in letta.runs.messages.list(run_id)] == run_messages
     # And it takes part in a new round robin group as a plain agent (no background passes)
-    (other,) = _agents(made, ["velma"])
+    (other,) = made.personas(["velma"])
     group = made.group([main.id, other.id], description="after sleeptime")
     response = letta.groups.messages.create(group.id, messages=say("hello both"))
     assert [(m.message_type, m.name) for m in response.messages] == [
@@ -459,7 +452,7 @@ def test_deleting_sleeptime_group_leaves_a_plain_agent(letta: Letta, made: Track
 
 def test_voice_sleeptime_group_with_two_participants_cannot_send(letta: Letta, made: Tracker):
     # Given a voice_sleeptime group created with two participants
-    voice, first, second = _agents(made, ["voice", "sleeper-a", "sleeper-b"])
+    voice, first, second = made.personas(["voice", "sleeper-a", "sleeper-b"])
     group = made.group([first.id, second.id], manager_config=VoiceSleeptimeManager(manager_agent_id=voice.id))
     assert (group.manager_type, group.agent_ids) == ("voice_sleeptime", [first.id, second.id])
 
@@ -473,7 +466,7 @@ def test_voice_sleeptime_group_with_two_participants_cannot_send(letta: Letta, m
 
 def test_send_with_no_messages_still_steps_every_agent_o_13(letta: Letta, made: Tracker):
     # Given a two-agent round robin group
-    agents = _agents(made, ["fred", "velma"])
+    agents = made.personas(["fred", "velma"])
     group = made.group([a.id for a in agents], description="no input")
 
     # When the send carries messages=[]
@@ -521,7 +514,7 @@ def test_rule_checks_come_before_existence_checks(
     # that exists but is not a participant)
     description = unique("order")
     if manager_config.get("initial_agent_id") == "EXISTING":
-        manager_config = {**manager_config, "initial_agent_id": _agents(made, ["scooby"])[0].id}
+        manager_config = {**manager_config, "initial_agent_id": made.personas(["scooby"])[0].id}
 
     # When the group is created
     body = api_error(
@@ -539,8 +532,8 @@ def test_rule_checks_come_before_existence_checks(
 
 def test_supervisor_update_with_null_manager_changes_nothing(letta: Letta, made: Tracker):
     # Given a supervisor group
-    workers = _agents(made, ["fred", "velma"])
-    (boss,) = _agents(made, ["scooby"])
+    workers = made.personas(["fred", "velma"])
+    (boss,) = made.personas(["scooby"])
     group = made.group([w.id for w in workers], manager_config=SupervisorManager(manager_agent_id=boss.id))
     before = letta.groups.retrieve(group.id).model_dump()
 
@@ -555,7 +548,7 @@ def test_supervisor_update_with_null_manager_changes_nothing(letta: Letta, made:
 
 def test_unknown_body_keys_on_modify_and_send_are_ignored(letta: Letta, made: Tracker, http: httpx.Client):
     # Given a round robin group
-    agents = _agents(made, ["fred"])
+    agents = made.personas(["fred"])
     group = made.group([a.id for a in agents], description="before")
     before = letta.groups.retrieve(group.id).model_dump()
 
@@ -586,7 +579,7 @@ def test_unknown_body_keys_on_modify_and_send_are_ignored(letta: Letta, made: Tr
 
 def test_run_messages_filters(letta: Letta, made: Tracker, http: httpx.Client):
     # Given a completed async run of a three-agent round robin group, send_message shown as a tool
-    group = made.group([a.id for a in _agents(made, ["fred", "velma", "daphne"])], description="run filters")
+    group = made.group([a.id for a in made.personas(["fred", "velma", "daphne"])], description="run filters")
     started = http.post(
         f"/v1/groups/{group.id}/messages/async",
         json={"messages": [{"role": "user", "content": "hi"}], "use_assistant_message": False},

@@ -17,6 +17,7 @@ from letta_client import (
     UpdateAssistantMessage,
 )
 
+from support.runs import wait_for_run_sdk
 from support.sdk import say
 from support.trackers import Tracker
 
@@ -24,14 +25,9 @@ pytestmark = pytest.mark.compat
 NAMES = ["fred", "velma", "daphne", "shaggy"]
 
 
-def _agents(made: Tracker, names: list[str]) -> list[str]:
-    suffix = str(time.monotonic_ns())[-6:]
-    return [made.agent(f"{n}-{suffix}", memory_blocks=[CreateBlock(label="persona", value=f"I am {n}.")]).id for n in names]
-
-
 def test_round_robin_conversation_create_list_modify_reset(letta: Letta, made: Tracker):
     # Given four agents in a round robin group
-    agents = _agents(made, NAMES)
+    agents = [a.id for a in made.personas(NAMES)]
     group = made.group(agents, description="holiday chat")
     # When the user sends one message (MA-4b)
     response = letta.groups.messages.create(group.id, messages=say("what is everyone up to for the holidays?"))
@@ -77,8 +73,8 @@ def test_round_robin_conversation_create_list_modify_reset(letta: Letta, made: T
 
 def test_supervisor_conversation(letta: Letta, made: Tracker):
     # Given a supervisor and four workers (MA-5)
-    workers = _agents(made, NAMES)
-    supervisor = _agents(made, ["scooby"])[0]
+    workers = [a.id for a in made.personas(NAMES)]
+    supervisor = made.personas(["scooby"])[0].id
     group = made.group(workers, manager_config=SupervisorManager(manager_agent_id=supervisor))
     # When the user asks the supervisor to consult everyone
     response = letta.groups.messages.create(group.id, messages=say("ask everyone what they like to do for fun"))
@@ -97,8 +93,8 @@ def test_supervisor_conversation(letta: Letta, made: Tracker):
 
 def test_dynamic_conversation(letta: Letta, made: Tracker):
     # Given a dynamic group of four participants and a manager (MA-6c)
-    agents = _agents(made, NAMES)
-    manager = _agents(made, ["scooby"])[0]
+    agents = [a.id for a in made.personas(NAMES)]
+    manager = made.personas(["scooby"])[0].id
     group = made.group(agents, manager_config=DynamicManager(manager_agent_id=manager))
     assert letta.groups.retrieve(group.id).termination_token == "DONE!"
     # When the user sends a message
@@ -129,14 +125,7 @@ def test_sleeptime_conversation_through_the_sdk(letta: Letta, made: Tracker):
         assert len(response.usage.run_ids or []) == (i + 1) % 2
         run_ids += response.usage.run_ids or []
     # And the background runs finish (SL-6)
-    deadline = time.monotonic() + 30
-    statuses: list[str] = []
-    while time.monotonic() < deadline:
-        statuses = [letta.runs.retrieve(r).status for r in run_ids]
-        if all(s == "completed" for s in statuses):
-            break
-        time.sleep(0.2)
-    assert statuses == ["completed"] * 3
+    assert [wait_for_run_sdk(letta, r).status for r in run_ids] == ["completed"] * 3
     # When the main agent is deleted (SL-7), then its group and sleeptime agent are gone
     letta.agents.delete(main.id)
     made.agents.remove(main.id)
@@ -147,14 +136,11 @@ def test_sleeptime_conversation_through_the_sdk(letta: Letta, made: Tracker):
 
 def test_async_send_and_runs_resource(letta: Letta, made: Tracker, http):
     # Given a two-agent round robin group
-    group = made.group(_agents(made, ["fred", "velma"]), description="async")
+    group = made.group([a.id for a in made.personas(["fred", "velma"])], description="async")
     # When a message is sent asynchronously (no SDK method: raw HTTP, contract §12a)
     run = http.post(f"/v1/groups/{group.id}/messages/async", json={"messages": [{"role": "user", "content": "hi"}]}).json()
     assert run["id"].startswith("run-") and run["status"] in ("created", "running")
-    deadline = time.monotonic() + 30
-    while letta.runs.retrieve(run["id"]).status not in ("completed", "failed") and time.monotonic() < deadline:
-        time.sleep(0.1)
-    finished = letta.runs.retrieve(run["id"])
+    finished = wait_for_run_sdk(letta, run["id"])
     # Then the SDK's runs resource reports it: completed, with usage and messages like a sync send's
     assert finished.status == "completed"
     assert finished.metadata["stop_reason"] and finished.metadata["usage"]["step_count"] == 2

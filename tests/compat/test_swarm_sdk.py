@@ -8,7 +8,7 @@ import json
 
 import httpx
 import pytest
-from letta_client import CreateBlock, Letta
+from letta_client import Letta
 from letta_client.core.api_error import ApiError
 
 from support.runs import wait_for_run_sdk
@@ -20,13 +20,9 @@ from support.trackers import Tracker
 pytestmark = pytest.mark.compat
 
 
-def _agents(made: Tracker, names: list[str]) -> dict[str, str]:
-    return {n: made.agent(n, memory_blocks=[CreateBlock(label="persona", value=f"I am {n}.")]).id for n in names}
-
-
 def test_a_swarm_hands_off_through_sync_stream_and_async_sends(letta: Letta, made: Tracker, http: httpx.Client):
     # Given fred and velma in a swarm group created with a plain-object manager_config
-    ids = _agents(made, ["fred", "velma"])
+    ids = {a.name: a.id for a in made.personas(["fred", "velma"], unique=False)}
     group = made.group(list(ids.values()), "help desk", manager_config={"manager_type": "swarm", "max_turns": 6})
     assert (group.manager_type, group.max_turns) == ("swarm", 6)
     assert (group.initial_agent_id, group.active_agent_id) == (None, ids["fred"])  # type: ignore[attr-defined]
@@ -76,7 +72,7 @@ def test_a_swarm_hands_off_through_sync_stream_and_async_sends(letta: Letta, mad
 
 def test_max_turns_and_the_initial_agent_through_modify(letta: Letta, made: Tracker):
     # Given a swarm of fred and velma, modified (plain object) to start with velma and stop after 2 turns
-    ids = _agents(made, ["fred", "velma"])
+    ids = {a.name: a.id for a in made.personas(["fred", "velma"], unique=False)}
     group = made.group(list(ids.values()), "", manager_config={"manager_type": "swarm"})
     modified = letta.groups.modify(
         group.id, manager_config={"manager_type": "swarm", "max_turns": 2, "initial_agent_id": ids["velma"]}

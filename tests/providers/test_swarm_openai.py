@@ -6,7 +6,6 @@ agent uses the model it is configured with. The handoff travels as the model's t
 from __future__ import annotations
 
 import json
-import time
 import uuid
 from collections.abc import Iterator
 from typing import Any
@@ -15,6 +14,7 @@ import httpx
 import pytest
 from letta_client import CreateBlock, Letta, LlmConfig, MessageCreate
 
+from support.runs import wait_for_run_sdk
 from support.swarm import HANDOFF, handed_off, spoken
 
 
@@ -128,9 +128,7 @@ def test_a_swarm_on_an_openai_compatible_model_hands_off_on_every_route(fake_ope
             json={"messages": [{"role": "user", "content": "Who did it?"}]},
             timeout=30,
         ).json()
-        deadline = time.monotonic() + 30
-        while (run := letta.runs.retrieve(started["id"])).status not in ("completed", "failed") and time.monotonic() < deadline:
-            time.sleep(0.1)
+        run = wait_for_run_sdk(letta, started["id"])
         # Then the run completes with the handoff and fred's reply
         assert run.status == "completed" and run.metadata["usage"]["step_count"] == 2
         assert spoken(letta.runs.messages.list(run.id)) == handed_off("velma", "fred")

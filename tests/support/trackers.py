@@ -33,6 +33,15 @@ class Tracker:
         self.agents.append(agent.id)
         return agent
 
+    def personas(self, names: list[str], *, unique: bool = True, **kwargs: Any) -> list[Any]:
+        """One agent per name, each with a persona block saying who it is ("I am fred."); with `unique`, the names
+        get a common suffix so that tests sharing the server never meet each other's agents."""
+        from letta_client import CreateBlock
+
+        suffix = f"-{uuid.uuid4().hex[:6]}" if unique else ""
+        blocks = {n: [CreateBlock(label="persona", value=f"I am {n}.")] for n in names}
+        return [self.agent(f"{n}{suffix}", memory_blocks=blocks[n], **kwargs) for n in names]
+
     def group(self, agent_ids: list[str], description: str = "", **kwargs: Any) -> Any:
         group = self.letta.groups.create(agent_ids=agent_ids, description=description, **kwargs)
         self.groups.append(group.id)
