@@ -175,3 +175,38 @@ def test_a_deleted_run_is_closed(actor: Any, fast: None) -> None:
         b'data: {"error":"Stream failed (internal error occurred)"}\n\n',
         b"data: [DONE]\n\n",
     ]
+
+
+def test_a_read_from_an_item_boundary_reads_no_earlier_item(actor: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Given a log of three items: frames 1-3, 4, and 5-7
+    org, run_id = actor.organization_id, _run(actor)
+    events_dal.append(org, run_id, ["a", "b", "c"])
+    events_dal.append(org, run_id, ["d"])
+    events_dal.append(org, run_id, ["e", "f", "g"])
+    items_read: list[int] = []
+    client = events_dal.client()
+
+    class Counting:
+        def query(self, **params: Any) -> Any:
+            response = client.query(**params)
+            items_read.append(len(response.get("Items", [])))
+            return response
+
+    monkeypatch.setattr(events_dal, "client", lambda: Counting())
+    # When frames after 3 are read, knowing 3 ends an item, and then without knowing it
+    at_boundary = events_dal.read(org, run_id, 3, item_boundary=True)
+    looking_back = events_dal.read(org, run_id, 3)
+    # Then both give frames 4-7, and only the read that looks back reads the item holding 1-3 again
+    assert at_boundary == looking_back == [(4, "d"), (5, "e"), (6, "f"), (7, "g")]
+    assert items_read == [2, 3]
+
+
+def test_a_stream_resumed_mid_item_gets_the_rest_of_that_item_and_what_follows(actor: Any, fast: None) -> None:
+    # Given a log whose first item holds frames 1-3, then 4 and [DONE]
+    org, run_id = actor.organization_id, _run(actor)
+    events_dal.append(org, run_id, ["a", "b", "c"])
+    events_dal.append(org, run_id, ["d", DONE])
+    # When a client resumes after frame 2 (inside the first item)
+    events = read_sse(_collect(org, run_id, starting_after=2))
+    # Then it gets 3, 4 and [DONE], in order
+    assert [(e.id, e.data) for e in events.events] == [(3, "c"), (4, "d"), (5, DONE)]

@@ -103,11 +103,15 @@ def append(org_id: str, run_id: str, frames: list[str], after_seq: int | None = 
     return seq
 
 
-def read(org_id: str, run_id: str, after_seq: int, limit: int = 50) -> list[tuple[int, str]]:
-    """Frames with a sequence number above `after_seq`, in order (strongly consistent): those of the first page of
-    items that holds any (a page reads `limit` items past the ones that may only hold frames up to `after_seq`)."""
+def read(org_id: str, run_id: str, after_seq: int, limit: int = 50, *, item_boundary: bool = False) -> list[tuple[int, str]]:
+    """Frames with a sequence number above `after_seq`, in order (strongly consistent): every frame of the first page
+    of items that holds any (a page reads `limit` items past the ones that may only hold frames up to `after_seq`).
+
+    With `item_boundary`, `after_seq` is known to end an item (the caller has read everything up to it, and reads
+    return whole items; sequence numbers have no gaps), so the next item starts right after it and no earlier item
+    is read again; otherwise the read looks back for the item that may hold `after_seq + 1`."""
     expr = Expr()
-    start = max(1, after_seq + 2 - MAX_FRAMES_PER_ITEM)
+    start = after_seq + 1 if item_boundary else max(1, after_seq + 2 - MAX_FRAMES_PER_ITEM)
     params: dict[str, Any] = {
         "TableName": table_name(),
         "KeyConditionExpression": f"{expr.name('PK')} = {expr.value(keys.run_pk(org_id, run_id))} AND {expr.name('SK')} BETWEEN {expr.value(keys.event_sk(start))} AND {expr.value(keys.event_sk(9_999_999_999))}",

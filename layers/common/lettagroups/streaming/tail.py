@@ -76,8 +76,9 @@ async def tail(
         seen = await asyncio.to_thread(events_dal.read, org_id, run_id, starting_after - 1, 1)
         if seen and seen[0][1] == DONE:
             return  # the client already has the whole stream, [DONE] included: nothing comes after it
+    boundary = last == 0  # `last` ends an item: the log's start, or the last frame of a read (reads give whole items)
     while True:
-        frames = await asyncio.to_thread(events_dal.read, org_id, run_id, last)
+        frames = await asyncio.to_thread(events_dal.read, org_id, run_id, last, item_boundary=boundary)
         if frames and _trace.isEnabledFor(logging.DEBUG):
             read_at = time.time()
             for seq, _ in frames:
@@ -91,6 +92,7 @@ async def tail(
             if data == DONE:
                 return
         if frames:
+            boundary = True
             delay = POLL_SECONDS
             continue
         now = time.monotonic()
