@@ -236,7 +236,7 @@ def run_pass(state: RunState) -> RunState:
         )
         state = steps.commit_step(state, steps.compute(state, step))
     except RetryableStepError:
-        raise
+        raise  # the state machine retries it: not a failure of the pass yet
     except Exception as exc:  # noqa: BLE001 - recorded on the background run
         logger.exception("background pass failed")
         _record_failure(state, str(RunFailure.from_exception(exc).detail))
